@@ -1,0 +1,776 @@
+//! One vCPU: architectural state, its software TLBs and code cache, and the run loop.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::decode::{decode, Insn};
+use crate::exception::{Exception, Fault, FaultKind, Interrupt};
+use crate::exec::{self, Flow};
+use crate::memory::PhysMemory;
+use crate::mmu::{Regime, Tlb, Translation};
+use crate::state::{Regs, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
+use crate::sysreg::{self, id, sctlr, SysRegs};
+
+/// What the board provides to a vCPU beyond physical memory.
+pub trait Platform: PhysMemory {
+    /// The system counter (CNTPCT_EL0), in ticks of [`Platform::counter_frequency`].
+    fn counter(&mut self) -> u64;
+    fn counter_frequency(&self) -> u64;
+    /// System registers that belong to a device (the GICv3 CPU interface). `None`
+    /// means the register does not exist.
+    fn device_sysreg_read(&mut self, _cpu: usize, _key: u32) -> Option<u64> {
+        None
+    }
+    /// Returns false if the register does not exist.
+    fn device_sysreg_write(&mut self, _cpu: usize, _key: u32, _value: u64) -> bool {
+        false
+    }
+}
+
+/// Why [`Cpu::run`] returned. The PC already points past the instruction that
+/// caused the exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The instruction budget is spent.
+    BudgetSpent,
+    /// WFI with no interrupt pending: sleep until one is.
+    Wfi,
+    /// WFE with no event pending.
+    Wfe,
+    /// HVC at EL1: a firmware call (PSCI, SMCCC). If the board does not handle it,
+    /// it calls [`Cpu::undefined_instruction`].
+    Hvc(u16),
+    /// SMC at EL1; as for HVC.
+    Smc(u16),
+    /// A semihosting call (`HLT #0xF000`) with semihosting enabled.
+    Semihosting,
+}
+
+/// A memory access's kind, for permission checks and syndromes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Access {
+    /// LDTR/STTR: checked with EL0 permissions.
+    pub unprivileged: bool,
+    /// Must be aligned to its size whatever SCTLR_EL1.A says (exclusives, atomics,
+    /// load-acquire/store-release).
+    pub aligned: bool,
+    /// ISS bits 24:14 (ISV, SAS, SSE, SRT, SF, AR) to report on a data abort.
+    pub iss: u32,
+}
+
+/// Data access kinds for the slow path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Read,
+    Write,
+    Exec,
+}
+
+/// A pre-decoded basic block.
+pub struct Block {
+    pub insns: Box<[Insn]>,
+}
+
+/// Decoded blocks, keyed by physical address, with the pages they came from.
+#[derive(Default)]
+pub struct CodeCache {
+    blocks: HashMap<u64, Rc<Block>>,
+    pages: HashMap<u64, Vec<u64>>,
+}
+
+impl CodeCache {
+    fn is_code_page(&self, pa_page: u64) -> bool {
+        self.pages.contains_key(&pa_page)
+    }
+    /// Drops every block decoded from physical page `pa_page`.
+    pub fn invalidate_page(&mut self, pa_page: u64) {
+        if let Some(starts) = self.pages.remove(&pa_page) {
+            for pa in starts {
+                self.blocks.remove(&pa);
+            }
+        }
+    }
+    pub fn clear(&mut self) {
+        self.blocks.clear();
+        self.pages.clear();
+    }
+}
+
+/// The exclusive monitor's record of the last load-exclusive.
+#[derive(Clone, Copy, Debug)]
+pub struct Monitor {
+    pub va: u64,
+    pub size: usize,
+    /// Value read, compared at the store-exclusive (as QEMU does): a store by anyone
+    /// that changed the location in between makes the store-exclusive fail.
+    pub value: u128,
+}
+
+/// Longest block, in instructions.
+const MAX_BLOCK: usize = 64;
+
+/// One instruction of a trace, with what it changed.
+#[derive(Clone, Debug)]
+pub struct TraceRecord {
+    pub cpu: usize,
+    pub el: u8,
+    pub pc: u64,
+    pub word: u32,
+    /// Registers written, as (name, value).
+    pub writes: Vec<(String, u128)>,
+}
+
+pub type TraceHook = Box<dyn FnMut(&TraceRecord)>;
+
+pub struct Cpu {
+    pub regs: Regs,
+    pub sys: SysRegs,
+    /// Index of this vCPU (MPIDR_EL1.Aff0).
+    pub index: usize,
+    /// Interrupt lines driven by the interrupt controller (or the board).
+    pub irq_line: bool,
+    pub fiq_line: bool,
+    /// Semihosting via `HLT #0xF000` is enabled.
+    pub semihosting: bool,
+    /// Extra ID_AA64PFR0_EL1 bits the board sets (the GIC field with GICv3).
+    pub pfr0_extra: u64,
+    /// Retired instructions.
+    pub icount: u64,
+    /// Exceptions taken, by exception class, and interrupts taken.
+    pub exception_counts: [u64; 64],
+    pub interrupt_counts: [u64; 3],
+    pub monitor: Option<Monitor>,
+    pub event_register: bool,
+    tlb: [Tlb; 2],
+    code: CodeCache,
+    trace: Option<TraceHook>,
+}
+
+impl Cpu {
+    pub fn new(index: usize) -> Cpu {
+        Cpu {
+            regs: Regs::default(),
+            sys: SysRegs::default(),
+            index,
+            irq_line: false,
+            fiq_line: false,
+            semihosting: false,
+            pfr0_extra: 0,
+            icount: 0,
+            exception_counts: [0; 64],
+            interrupt_counts: [0; 3],
+            monitor: None,
+            event_register: false,
+            tlb: [Tlb::default(), Tlb::default()],
+            code: CodeCache::default(),
+            trace: None,
+        }
+    }
+
+    /// Resets to the architectural reset state (EL1h, interrupts masked, MMU off).
+    pub fn reset(&mut self) {
+        let (index, semihosting, pfr0, trace) = (
+            self.index,
+            self.semihosting,
+            self.pfr0_extra,
+            self.trace.take(),
+        );
+        *self = Cpu::new(index);
+        self.semihosting = semihosting;
+        self.pfr0_extra = pfr0;
+        self.trace = trace;
+    }
+
+    /// Installs a per-instruction trace hook. While one is installed the CPU runs
+    /// one instruction per block, so tracing is slow.
+    pub fn set_trace(&mut self, hook: Option<TraceHook>) {
+        self.trace = hook;
+        self.code.clear();
+    }
+
+    pub fn mpidr(&self) -> u64 {
+        (1 << 31) | (self.index as u64 & 0xff)
+    }
+
+    pub fn regime(&self) -> Regime {
+        Regime {
+            sctlr: self.sys.sctlr,
+            tcr: self.sys.tcr,
+            ttbr0: self.sys.ttbr0,
+            ttbr1: self.sys.ttbr1,
+            mair: self.sys.mair,
+            pa_bits: id::PA_BITS,
+        }
+    }
+
+    /// Forgets all cached translations (TLBI, and changes to the translation registers).
+    pub fn flush_tlb(&mut self) {
+        self.tlb[0].flush();
+        self.tlb[1].flush();
+    }
+
+    pub fn flush_tlb_page(&mut self, va: u64) {
+        self.tlb[0].flush_page(va);
+        self.tlb[1].flush_page(va);
+    }
+
+    /// Forgets all decoded code (for example after the debugger wrote memory).
+    pub fn flush_code(&mut self) {
+        self.code.clear();
+        self.flush_tlb();
+    }
+
+    /// Drops the decoded blocks of one physical page.
+    pub fn invalidate_code_page(&mut self, pa: u64) {
+        self.code.invalidate_page(pa & !0xfff);
+    }
+
+    /// Runs until an exit, executing at most `budget` instructions.
+    pub fn run(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
+        let limit = self.icount.saturating_add(budget);
+        loop {
+            if self.icount >= limit {
+                return Exit::BudgetSpent;
+            }
+            if let Some(irq) = self.pending_interrupt() {
+                self.take_interrupt(irq);
+            }
+            let block = match self.fetch_block(plat) {
+                Ok(b) => b,
+                Err(e) => {
+                    let pc = self.regs.pc;
+                    self.take_exception(e, pc);
+                    continue;
+                }
+            };
+            for &insn in block.insns.iter() {
+                let pc = self.regs.pc;
+                let before = self.trace.is_some().then(|| self.regs.clone());
+                self.icount += 1;
+                let result = exec::execute(self, plat, insn);
+                let exit = match result {
+                    Ok(Flow::Next) => {
+                        self.regs.pc = pc.wrapping_add(4);
+                        None
+                    }
+                    Ok(Flow::Jump) => None,
+                    Ok(Flow::Exit(exit)) => Some(exit),
+                    Err(e) => {
+                        self.take_exception(e, pc);
+                        None
+                    }
+                };
+                if let Some(before) = before {
+                    self.emit_trace(&before, pc, insn.word);
+                }
+                if let Some(exit) = exit {
+                    return exit;
+                }
+                if self.regs.pc != pc.wrapping_add(4) || self.icount >= limit {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn emit_trace(&mut self, before: &Regs, pc: u64, word: u32) {
+        let Some(mut hook) = self.trace.take() else {
+            return;
+        };
+        let after = &self.regs;
+        let mut writes = Vec::new();
+        for i in 0..31 {
+            if before.x[i] != after.x[i] {
+                writes.push((format!("x{i}"), after.x[i] as u128));
+            }
+        }
+        for i in 0..2 {
+            if before.sp_el[i] != after.sp_el[i] {
+                writes.push((format!("sp_el{i}"), after.sp_el[i] as u128));
+            }
+        }
+        if before.nzcv != after.nzcv {
+            writes.push(("nzcv".into(), after.nzcv as u128));
+        }
+        for i in 0..32 {
+            if before.v[i] != after.v[i] {
+                writes.push((format!("v{i}"), after.v[i]));
+            }
+        }
+        if before.fpsr != after.fpsr {
+            writes.push(("fpsr".into(), after.fpsr as u128));
+        }
+        let rec = TraceRecord {
+            cpu: self.index,
+            el: before.el,
+            pc,
+            word,
+            writes,
+        };
+        hook(&rec);
+        self.trace = Some(hook);
+    }
+
+    fn fetch_block(&mut self, plat: &mut dyn Platform) -> Result<Rc<Block>, Exception> {
+        let pc = self.regs.pc;
+        if self.regs.il != 0 {
+            return Err(Exception::IllegalState);
+        }
+        if pc & 3 != 0 {
+            return Err(Exception::PcAlignment(pc));
+        }
+        let (host, pa) = self.translate_fetch(plat, pc)?;
+        if let Some(b) = self.code.blocks.get(&pa) {
+            return Ok(b.clone());
+        }
+        let mut insns = Vec::new();
+        let max = if self.trace.is_some() { 1 } else { MAX_BLOCK };
+        let in_page = ((0x1000 - (pa & 0xfff)) / 4) as usize;
+        for i in 0..in_page.min(max) {
+            // SAFETY: host points at `pa` inside a RAM page; i*4 stays in the page.
+            let word = u32::from_le(unsafe { (host.add(i * 4) as *const u32).read_unaligned() });
+            let insn = decode(word);
+            insns.push(insn);
+            if insn.ends_block() {
+                break;
+            }
+        }
+        let block = Rc::new(Block {
+            insns: insns.into_boxed_slice(),
+        });
+        let page = pa & !0xfff;
+        let starts = self.code.pages.entry(page).or_default();
+        if starts.is_empty() {
+            self.tlb[0].protect_code_page(page);
+            self.tlb[1].protect_code_page(page);
+        }
+        starts.push(pa);
+        self.code.blocks.insert(pa, block.clone());
+        Ok(block)
+    }
+
+    /// The translation-table index: 1 for EL0 permissions, 0 for EL1.
+    #[inline(always)]
+    fn mmu_index(&self, unprivileged: bool) -> usize {
+        (self.regs.el == 0 || unprivileged) as usize
+    }
+
+    fn translate_fetch(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+    ) -> Result<(*mut u8, u64), Exception> {
+        let idx = self.mmu_index(false);
+        let e = &self.tlb[idx].entries[Tlb::index(va)];
+        if e.tag_exec == va & !0xfff {
+            let host = (va as usize).wrapping_add(e.addend) as *mut u8;
+            return Ok((host, e.pa_page | (va & 0xfff)));
+        }
+        let fault = |kind| {
+            Exception::InstructionAbort(Fault {
+                kind,
+                va,
+                write: false,
+                cache_maintenance: false,
+            })
+        };
+        let t = self
+            .translate(mem, va, Kind::Exec, idx == 1)
+            .map_err(fault)?;
+        match mem.ram_page(t.pa) {
+            Some(page) => Ok((unsafe { page.add((t.pa & 0xfff) as usize) }, t.pa)),
+            None => Err(fault(FaultKind::External)),
+        }
+    }
+
+    /// Walks, checks permissions for `kind`, and fills the TLB.
+    fn translate(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        kind: Kind,
+        user: bool,
+    ) -> Result<Translation, FaultKind> {
+        let regime = self.regime();
+        let t = regime.walk(mem, va, kind != Kind::Exec, None)?;
+        let perms = if user { t.el0 } else { t.el1 };
+        let allowed = match kind {
+            Kind::Read => perms.read,
+            Kind::Write => perms.write,
+            Kind::Exec => perms.exec,
+        };
+        if !allowed {
+            return Err(FaultKind::Permission(t.level));
+        }
+        let page = va & !0xfff;
+        let pa_page = t.pa & !0xfff;
+        if let Some(host) = mem.ram_page(pa_page) {
+            let code_page = self.code.is_code_page(pa_page);
+            let tag = |ok: bool| if ok { page } else { crate::mmu::TAG_INVALID };
+            let e = &mut self.tlb[user as usize].entries[Tlb::index(va)];
+            e.tag_read = tag(perms.read);
+            e.tag_write = tag(perms.write && !code_page);
+            e.tag_exec = tag(perms.exec);
+            e.addend = (host as usize).wrapping_sub(page as usize);
+            e.pa_page = pa_page;
+            e.device = t.device;
+        }
+        Ok(t)
+    }
+
+    /// Translates for the debugger or AT: no TLB fill, no side effects.
+    pub fn translate_debug(
+        &self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        steps: Option<&mut Vec<crate::mmu::WalkStep>>,
+    ) -> Result<Translation, FaultKind> {
+        self.regime().walk(mem, va, true, steps)
+    }
+
+    /// Translates `va` for a data access of `kind` (AT and DC use this).
+    pub fn translate_data(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        write: bool,
+        user: bool,
+    ) -> Result<Translation, FaultKind> {
+        self.translate(mem, va, if write { Kind::Write } else { Kind::Read }, user)
+    }
+
+    #[inline(always)]
+    fn alignment_required(&self, acc: Access) -> bool {
+        acc.aligned || self.sys.sctlr & sctlr::A != 0
+    }
+
+    fn data_abort(va: u64, kind: FaultKind, write: bool, acc: Access) -> Exception {
+        let iss_valid =
+            if kind == FaultKind::Alignment || matches!(kind, FaultKind::ExternalOnWalk(_)) {
+                0
+            } else {
+                acc.iss
+            };
+        Exception::DataAbort {
+            fault: Fault {
+                kind,
+                va,
+                write,
+                cache_maintenance: false,
+            },
+            iss_valid,
+        }
+    }
+
+    /// Reads `size` (1, 2, 4 or 8) bytes at virtual address `va`.
+    #[inline(always)]
+    pub fn read(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        size: usize,
+        acc: Access,
+    ) -> Result<u64, Exception> {
+        let aligned = va & (size as u64 - 1) == 0;
+        let e = &self.tlb[self.mmu_index(acc.unprivileged)].entries[Tlb::index(va)];
+        if e.tag_read == va & !0xfff
+            && (aligned
+                || (!e.device
+                    && (va & 0xfff) as usize + size <= 0x1000
+                    && !self.alignment_required(acc)))
+        {
+            let host = (va as usize).wrapping_add(e.addend) as *const u8;
+            // SAFETY: the TLB entry maps this page to live RAM; the access stays in it.
+            return Ok(unsafe { host_load(host, size) });
+        }
+        self.read_slow(mem, va, size, acc)
+    }
+
+    #[inline(never)]
+    fn read_slow(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        size: usize,
+        acc: Access,
+    ) -> Result<u64, Exception> {
+        let aligned = va & (size as u64 - 1) == 0;
+        if !aligned && self.alignment_required(acc) {
+            return Err(Self::data_abort(va, FaultKind::Alignment, false, acc));
+        }
+        if (va & 0xfff) as usize + size > 0x1000 {
+            let mut value = 0u64;
+            for i in 0..size {
+                let b = self.read(mem, va.wrapping_add(i as u64), 1, acc)?;
+                value |= b << (8 * i);
+            }
+            return Ok(value);
+        }
+        let user = self.mmu_index(acc.unprivileged) == 1;
+        let t = self
+            .translate(mem, va, Kind::Read, user)
+            .map_err(|k| Self::data_abort(va, k, false, acc))?;
+        if t.device && !aligned {
+            return Err(Self::data_abort(va, FaultKind::Alignment, false, acc));
+        }
+        match mem.ram_page(t.pa) {
+            // SAFETY: a valid RAM page, access within it.
+            Some(page) => Ok(unsafe { host_load(page.add((t.pa & 0xfff) as usize), size) }),
+            None => mem
+                .mmio_read(t.pa, size as u8)
+                .map_err(|_| Self::data_abort(va, FaultKind::External, false, acc)),
+        }
+    }
+
+    /// Writes `size` (1, 2, 4 or 8) bytes at virtual address `va`.
+    #[inline(always)]
+    pub fn write(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        size: usize,
+        value: u64,
+        acc: Access,
+    ) -> Result<(), Exception> {
+        let aligned = va & (size as u64 - 1) == 0;
+        let e = &self.tlb[self.mmu_index(acc.unprivileged)].entries[Tlb::index(va)];
+        if e.tag_write == va & !0xfff
+            && (aligned
+                || (!e.device
+                    && (va & 0xfff) as usize + size <= 0x1000
+                    && !self.alignment_required(acc)))
+        {
+            let host = (va as usize).wrapping_add(e.addend) as *mut u8;
+            // SAFETY: as in `read`.
+            unsafe { host_store(host, size, value) };
+            return Ok(());
+        }
+        self.write_slow(mem, va, size, value, acc)
+    }
+
+    #[inline(never)]
+    fn write_slow(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        size: usize,
+        value: u64,
+        acc: Access,
+    ) -> Result<(), Exception> {
+        let aligned = va & (size as u64 - 1) == 0;
+        if !aligned && self.alignment_required(acc) {
+            return Err(Self::data_abort(va, FaultKind::Alignment, true, acc));
+        }
+        if (va & 0xfff) as usize + size > 0x1000 {
+            // Check both pages before writing anything, so a fault leaves memory as it was.
+            let last = va.wrapping_add(size as u64 - 1);
+            let user = self.mmu_index(acc.unprivileged) == 1;
+            self.translate(mem, va, Kind::Write, user)
+                .map_err(|k| Self::data_abort(va, k, true, acc))?;
+            self.translate(mem, last, Kind::Write, user)
+                .map_err(|k| Self::data_abort(last, k, true, acc))?;
+            for i in 0..size {
+                self.write(mem, va.wrapping_add(i as u64), 1, value >> (8 * i), acc)?;
+            }
+            return Ok(());
+        }
+        let user = self.mmu_index(acc.unprivileged) == 1;
+        let t = self
+            .translate(mem, va, Kind::Write, user)
+            .map_err(|k| Self::data_abort(va, k, true, acc))?;
+        if t.device && !aligned {
+            return Err(Self::data_abort(va, FaultKind::Alignment, true, acc));
+        }
+        let pa_page = t.pa & !0xfff;
+        if self.code.is_code_page(pa_page) {
+            self.code.invalidate_page(pa_page);
+        }
+        match mem.ram_page(t.pa) {
+            Some(page) => {
+                // SAFETY: a valid RAM page, access within it.
+                unsafe { host_store(page.add((t.pa & 0xfff) as usize), size, value) };
+                Ok(())
+            }
+            None => mem
+                .mmio_write(t.pa, size as u8, value)
+                .map_err(|_| Self::data_abort(va, FaultKind::External, true, acc)),
+        }
+    }
+
+    /// Checks that a write to `va..va+len` would succeed, without writing.
+    pub fn probe_write(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        acc: Access,
+    ) -> Result<(), Exception> {
+        let user = self.mmu_index(acc.unprivileged) == 1;
+        self.translate(mem, va, Kind::Write, user)
+            .map(|_| ())
+            .map_err(|k| Self::data_abort(va, k, true, acc))
+    }
+
+    /// Reads 16 bytes (two little-endian doublewords).
+    pub fn read128(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        acc: Access,
+    ) -> Result<u128, Exception> {
+        let lo = self.read(mem, va, 8, acc)?;
+        let hi = self.read(mem, va.wrapping_add(8), 8, acc)?;
+        Ok(lo as u128 | ((hi as u128) << 64))
+    }
+
+    pub fn write128(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        value: u128,
+        acc: Access,
+    ) -> Result<(), Exception> {
+        self.probe_write(mem, va.wrapping_add(8), acc)?;
+        self.write(mem, va, 8, value as u64, acc)?;
+        self.write(mem, va.wrapping_add(8), 8, (value >> 64) as u64, acc)
+    }
+
+    // ---- Exceptions
+
+    /// Takes the synchronous exception `e` raised by the instruction at `pc`.
+    pub fn take_exception(&mut self, e: Exception, pc: u64) {
+        let from_lower = self.regs.el == 0;
+        let (ec, iss) = e.syndrome(from_lower);
+        self.exception_counts[ec as usize] += 1;
+        self.sys.esr = ((ec as u64) << 26) | (1 << 25) | iss as u64;
+        if let Some(far) = e.fault_address() {
+            self.sys.far = far;
+        }
+        let preferred_return = match e {
+            Exception::Svc(_) | Exception::Hvc(_) | Exception::Smc(_) => pc.wrapping_add(4),
+            _ => pc,
+        };
+        self.enter_el1(0x000, preferred_return);
+    }
+
+    /// Raises Undefined Instruction for the instruction at `pc` (an exit the board
+    /// did not handle, such as an HVC with no firmware behind it).
+    pub fn undefined_instruction(&mut self, pc: u64) {
+        self.take_exception(Exception::Undefined, pc);
+    }
+
+    fn enter_el1(&mut self, offset: u64, return_address: u64) {
+        self.sys.spsr = self.regs.spsr();
+        self.sys.elr = return_address;
+        let base = match (self.regs.el, self.regs.sp_sel) {
+            (0, _) => 0x400,
+            (_, 0) => 0x000,
+            _ => 0x200,
+        };
+        self.regs.el = 1;
+        self.regs.sp_sel = 1;
+        self.regs.daif = DAIF_D | DAIF_A | DAIF_I | DAIF_F;
+        self.regs.il = 0;
+        self.regs.ss = 0;
+        self.regs.pc = self.sys.vbar.wrapping_add(base + offset);
+    }
+
+    /// The highest-priority unmasked pending interrupt.
+    pub fn pending_interrupt(&self) -> Option<Interrupt> {
+        if self.fiq_line && self.regs.daif & DAIF_F == 0 {
+            Some(Interrupt::Fiq)
+        } else if self.irq_line && self.regs.daif & DAIF_I == 0 {
+            Some(Interrupt::Irq)
+        } else {
+            None
+        }
+    }
+
+    /// Takes an asynchronous exception at the current PC.
+    pub fn take_interrupt(&mut self, irq: Interrupt) {
+        let offset = match irq {
+            Interrupt::Irq => 0x080,
+            Interrupt::Fiq => 0x100,
+            Interrupt::SError => 0x180,
+        };
+        self.interrupt_counts[irq as usize] += 1;
+        let pc = self.regs.pc;
+        self.enter_el1(offset, pc);
+    }
+
+    /// ERET: returns to the state saved in SPSR_EL1 and ELR_EL1.
+    pub fn exception_return(&mut self) {
+        let spsr = self.sys.spsr;
+        let m = spsr & 0x1f;
+        let legal = matches!(m, 0b00000 | 0b00100 | 0b00101);
+        self.regs.nzcv = (spsr as u32) & 0xf000_0000;
+        self.regs.daif = (spsr as u32) & 0x3c0;
+        self.regs.ss = ((spsr >> 21) & 1) as u8;
+        if legal {
+            self.regs.el = ((m >> 2) & 3) as u8;
+            self.regs.sp_sel = (m & 1) as u8;
+            self.regs.il = ((spsr >> 20) & 1) as u8;
+        } else {
+            self.regs.il = 1;
+        }
+        self.regs.pc = self.sys.elr;
+        self.monitor = None;
+        self.event_register = true;
+    }
+
+    // ---- Generic timer
+
+    /// Timer output levels `(virtual, physical)` at counter value `now`.
+    pub fn timer_levels(&self, now: u64) -> (bool, bool) {
+        let fires = |ctl: u64, cval: u64| ctl & 3 == 1 && now >= cval;
+        (
+            fires(self.sys.cntv_ctl, self.sys.cntv_cval),
+            fires(self.sys.cntp_ctl, self.sys.cntp_cval),
+        )
+    }
+
+    /// The earliest counter value at which an enabled, unmasked timer fires.
+    pub fn next_timer_deadline(&self) -> Option<u64> {
+        let deadline = |ctl: u64, cval: u64| (ctl & 3 == 1).then_some(cval);
+        match (
+            deadline(self.sys.cntv_ctl, self.sys.cntv_cval),
+            deadline(self.sys.cntp_ctl, self.sys.cntp_cval),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Instruction-cache view for the debugger: decoded blocks are dropped when it
+    /// writes memory.
+    pub fn sysreg_name(key: u32) -> String {
+        sysreg::name(key)
+    }
+}
+
+/// Loads `size` bytes, little-endian, from host memory.
+///
+/// # Safety
+/// `p..p+size` must be readable.
+#[inline(always)]
+unsafe fn host_load(p: *const u8, size: usize) -> u64 {
+    match size {
+        1 => *p as u64,
+        2 => u16::from_le((p as *const u16).read_unaligned()) as u64,
+        4 => u32::from_le((p as *const u32).read_unaligned()) as u64,
+        _ => u64::from_le((p as *const u64).read_unaligned()),
+    }
+}
+
+/// Stores the low `size` bytes of `value`, little-endian, to host memory.
+///
+/// # Safety
+/// `p..p+size` must be writable.
+#[inline(always)]
+unsafe fn host_store(p: *mut u8, size: usize, value: u64) {
+    match size {
+        1 => *p = value as u8,
+        2 => (p as *mut u16).write_unaligned((value as u16).to_le()),
+        4 => (p as *mut u32).write_unaligned((value as u32).to_le()),
+        _ => (p as *mut u64).write_unaligned(value.to_le()),
+    }
+}

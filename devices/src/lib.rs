@@ -1,0 +1,1 @@
+//! Devices of the armvm board.
