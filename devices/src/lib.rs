@@ -1,1 +1,10 @@
-//! Devices of the armvm board.
+//! Devices of the armvm board. Each device is a plain state machine behind the
+//! [`MmioDevice`] trait: no host I/O inside (output, input and time are injected),
+//! no panics on guest input (bad offsets are counted and ignored).
+
+pub mod bus;
+pub mod clock;
+pub mod pl011;
+
+pub use bus::{Bus, MmioDevice};
+pub use clock::{Clock, HostClock};
