@@ -5,6 +5,8 @@
 pub mod bus;
 pub mod clock;
 pub mod pl011;
+pub mod pl031;
+pub mod virtio_mmio;
 
 pub use bus::{Bus, MmioDevice};
 pub use clock::{Clock, HostClock};

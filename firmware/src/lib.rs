@@ -1,5 +1,8 @@
-//! What prepares or serves the guest: kernel loaders and semihosting (later the FDT
-//! generator, PSCI and the built-in UEFI).
+//! What prepares or serves the guest: kernel loaders, the FDT generator, PSCI and
+//! semihosting (later the built-in UEFI).
 
+pub mod fdt;
+pub mod linux;
 pub mod loader;
+pub mod psci;
 pub mod semihosting;
