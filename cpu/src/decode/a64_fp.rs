@@ -101,13 +101,22 @@ pub enum Fma {
 pub enum FpOp {
     // ---- Scalar FP <-> general registers
     /// SCVTF/UCVTF (scalar, fixed-point).
-    GenFromFixed { unsigned: bool },
+    GenFromFixed {
+        unsigned: bool,
+    },
     /// FCVTZS/FCVTZU (scalar, fixed-point).
-    GenToFixed { unsigned: bool },
+    GenToFixed {
+        unsigned: bool,
+    },
     /// SCVTF/UCVTF (scalar, integer).
-    GenFromInt { unsigned: bool },
+    GenFromInt {
+        unsigned: bool,
+    },
     /// FCVT{N,P,M,Z,A}{S,U} (scalar, integer).
-    GenToInt { rounding: Rounding, unsigned: bool },
+    GenToInt {
+        rounding: Rounding,
+        unsigned: bool,
+    },
     /// FMOV Wd, Sn / Xd, Dn.
     FmovToGen,
     /// FMOV Sd, Wn / Dd, Xn.
@@ -119,8 +128,13 @@ pub enum FpOp {
     // ---- Scalar FP data processing
     /// FCVT between half, single and double precision.
     Fcvt,
-    Fcmp { signal: bool, zero: bool },
-    Fccmp { signal: bool },
+    Fcmp {
+        signal: bool,
+        zero: bool,
+    },
+    Fccmp {
+        signal: bool,
+    },
     Fcsel,
     FmovImm,
     /// FMADD, FMSUB, FNMADD, FNMSUB.
@@ -130,15 +144,26 @@ pub enum FpOp {
     Binary(Bin),
     CmpZero(Cmp0),
     /// FMLA/FMLS (vector): `d = d ± n*m`.
-    Fmla { sub: bool },
+    Fmla {
+        sub: bool,
+    },
     /// FCVT{N,P,M,Z,A}{S,U} (vector and Advanced SIMD scalar).
-    ToInt { rounding: Rounding, unsigned: bool },
+    ToInt {
+        rounding: Rounding,
+        unsigned: bool,
+    },
     /// SCVTF/UCVTF (vector and Advanced SIMD scalar, integer).
-    FromInt { unsigned: bool },
+    FromInt {
+        unsigned: bool,
+    },
     /// FCVTZS/FCVTZU (vector and scalar, fixed-point).
-    ToFixed { unsigned: bool },
+    ToFixed {
+        unsigned: bool,
+    },
     /// SCVTF/UCVTF (vector and scalar, fixed-point).
-    FromFixed { unsigned: bool },
+    FromFixed {
+        unsigned: bool,
+    },
     Urecpe,
     Ursqrte,
     /// FCVTL/FCVTL2.
@@ -156,7 +181,9 @@ pub enum FpOp {
     /// FMUL/FMULX (by element), vector and scalar.
     ElemBinary(Bin),
     /// FMLA/FMLS (by element), vector and scalar.
-    ElemFmla { sub: bool },
+    ElemFmla {
+        sub: bool,
+    },
 }
 
 /// Overlapping rows, first listed wins.

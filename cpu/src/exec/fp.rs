@@ -122,11 +122,7 @@ fn map3(
     mut op: impl FnMut(&mut Fpc, Fmt, u64, u64, u64) -> u64,
 ) {
     let s = shape(i);
-    let (n, m, d) = (
-        cpu.regs.v[i.rn()],
-        cpu.regs.v[i.rm()],
-        cpu.regs.v[i.rd()],
-    );
+    let (n, m, d) = (cpu.regs.v[i.rn()], cpu.regs.v[i.rm()], cpu.regs.v[i.rd()]);
     let mut r = 0u128;
     for e in 0..s.elems {
         let x = op(c, s.f, elem(n, e, s.f), elem(m, e, s.f), elem(d, e, s.f));
@@ -241,9 +237,7 @@ fn run(cpu: &mut Cpu, c: &mut Fpc, i: Insn, op: FpOp) {
             cpu.regs.set_xr(i.rd(), r);
         }
         FpOp::GenFromInt { unsigned } => gen_from_fixed(cpu, c, i, 0, unsigned),
-        FpOp::GenFromFixed { unsigned } => {
-            gen_from_fixed(cpu, c, i, 64 - i.bits(15, 10), unsigned)
-        }
+        FpOp::GenFromFixed { unsigned } => gen_from_fixed(cpu, c, i, 64 - i.bits(15, 10), unsigned),
         FpOp::Pairwise(b) => pairwise(cpu, c, i, b),
         FpOp::PairwiseScalar(b) => {
             let f = shape(i).f;
@@ -334,10 +328,18 @@ fn fcvtn(cpu: &mut Cpu, c: &mut Fpc, i: Insn, narrow: Fmt, rounding: Option<Roun
     };
     let rounding = rounding.unwrap_or(c.rounding());
     let n = cpu.regs.v[i.rn()];
-    let elems = if i.bit(28) { 1 } else { 128 / from.n() as usize };
+    let elems = if i.bit(28) {
+        1
+    } else {
+        128 / from.n() as usize
+    };
     let mut half = 0u128;
     for e in 0..elems {
-        half |= put(soft::convert(c, from, to, elem(n, e, from), rounding), e, to);
+        half |= put(
+            soft::convert(c, from, to, elem(n, e, from), rounding),
+            e,
+            to,
+        );
     }
     let d = &mut cpu.regs.v[i.rd()];
     *d = if i.bit(28) || !i.bit(30) {
@@ -363,7 +365,11 @@ fn pairwise(cpu: &mut Cpu, c: &mut Fpc, i: Insn, b: Bin) {
     let half = s.elems / 2;
     let mut r = 0u128;
     for e in 0..s.elems {
-        let (src, k) = if e < half { (n, 2 * e) } else { (m, 2 * (e - half)) };
+        let (src, k) = if e < half {
+            (n, 2 * e)
+        } else {
+            (m, 2 * (e - half))
+        };
         let x = binary(c, s.f, b, elem(src, k, s.f), elem(src, k + 1, s.f));
         r |= put(x, e, s.f);
     }

@@ -207,10 +207,7 @@ fn unpack(c: &mut Fpc, f: Fmt, x: u64) -> Val {
             other(Kind::SNaN)
         }
     } else {
-        num(
-            frac | (1 << f.f()),
-            exp as i32 - f.bias() - f.f() as i32,
-        )
+        num(frac | (1 << f.f()), exp as i32 - f.bias() - f.f() as i32)
     }
 }
 
@@ -516,7 +513,7 @@ pub fn div(c: &mut Fpc, f: Fmt, a: u64, b: u64) -> u64 {
     let n = (x.mant as u128) << sh1;
     let d = (y.mant as u128) << sh2;
     let q = n / d;
-    let sticky = (n % d != 0) as u128;
+    let sticky = !n.is_multiple_of(d) as u128;
     round(
         c,
         f,
@@ -903,7 +900,7 @@ pub fn from_fixed(
 fn recip_estimate(a: u64) -> u64 {
     let a = a * 2 + 1;
     let b = (1u64 << 19) / a;
-    (b + 1) / 2
+    b.div_ceil(2)
 }
 
 /// RecipSqrtEstimate(): 9-bit in (128..511), 9-bit out.
@@ -920,7 +917,7 @@ fn rsqrt_estimate(a: u64) -> u64 {
     while a * (b + 1) * (b + 1) < (1 << 28) {
         b += 1;
     }
-    (b + 1) / 2
+    b.div_ceil(2)
 }
 
 /// FPRecipEstimate() (FRECPE).
