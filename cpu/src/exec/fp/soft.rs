@@ -18,7 +18,7 @@
 //! Values are passed as raw encodings in the low bits of a `u64`; [`Fmt`] says which
 //! format. Exceptions accumulate in [`Fpc::exc`] as FPSR cumulative bits.
 
-use crate::decode::a64_fp::Rounding;
+pub use crate::decode::a64_fp::Rounding;
 use crate::state::{fpcr, fpsr};
 
 /// A floating-point format: half, single or double precision.
@@ -420,6 +420,17 @@ fn mant_of(v: &Val) -> u128 {
 
 /// FPAdd() and FPSub().
 pub fn add_sub(c: &mut Fpc, f: Fmt, a: u64, b: u64, sub: bool) -> u64 {
+    if host::usable(c, f, &[a, b]) {
+        let r = host::pick(f, || host::s::add(a, b, sub), || host::d::add(a, b, sub));
+        if let Some(r) = host::accept(c, f, r) {
+            return r;
+        }
+    }
+    add_sub_soft(c, f, a, b, sub)
+}
+
+/// The software path of [`add_sub`].
+fn add_sub_soft(c: &mut Fpc, f: Fmt, a: u64, b: u64, sub: bool) -> u64 {
     let x = unpack(c, f, a);
     let y = unpack(c, f, b);
     if let Some(r) = process_nans(c, f, &[(x, a), (y, b)]) {
@@ -454,6 +465,17 @@ pub fn sub(c: &mut Fpc, f: Fmt, a: u64, b: u64) -> u64 {
 
 /// FPMul() (`mulx == false`) and FPMulX(): FMULX gives ±2.0 for 0 × ∞.
 pub fn mul_x(c: &mut Fpc, f: Fmt, a: u64, b: u64, mulx: bool) -> u64 {
+    if host::usable(c, f, &[a, b]) {
+        let r = host::pick(f, || host::s::mul(a, b), || host::d::mul(a, b));
+        if let Some(r) = host::accept(c, f, r) {
+            return r;
+        }
+    }
+    mul_x_soft(c, f, a, b, mulx)
+}
+
+/// The software path of [`mul_x`].
+fn mul_x_soft(c: &mut Fpc, f: Fmt, a: u64, b: u64, mulx: bool) -> u64 {
     let x = unpack(c, f, a);
     let y = unpack(c, f, b);
     if let Some(r) = process_nans(c, f, &[(x, a), (y, b)]) {
@@ -485,6 +507,17 @@ pub fn mul(c: &mut Fpc, f: Fmt, a: u64, b: u64) -> u64 {
 
 /// FPDiv().
 pub fn div(c: &mut Fpc, f: Fmt, a: u64, b: u64) -> u64 {
+    if host::usable(c, f, &[a, b]) {
+        let r = host::pick(f, || host::s::div(a, b), || host::d::div(a, b));
+        if let Some(r) = host::accept(c, f, r) {
+            return r;
+        }
+    }
+    div_soft(c, f, a, b)
+}
+
+/// The software path of [`div`].
+fn div_soft(c: &mut Fpc, f: Fmt, a: u64, b: u64) -> u64 {
     let x = unpack(c, f, a);
     let y = unpack(c, f, b);
     if let Some(r) = process_nans(c, f, &[(x, a), (y, b)]) {
@@ -547,6 +580,17 @@ fn isqrt(n: u128) -> u128 {
 
 /// FPSqrt().
 pub fn sqrt(c: &mut Fpc, f: Fmt, a: u64) -> u64 {
+    if host::usable(c, f, &[a]) {
+        let r = host::pick(f, || host::s::sqrt(a), || host::d::sqrt(a));
+        if let Some(r) = host::accept(c, f, r) {
+            return r;
+        }
+    }
+    sqrt_soft(c, f, a)
+}
+
+/// The software path of [`sqrt`].
+fn sqrt_soft(c: &mut Fpc, f: Fmt, a: u64) -> u64 {
     let x = unpack(c, f, a);
     match x.kind {
         Kind::QNaN | Kind::SNaN => process_nan(c, f, &x, a),
@@ -1063,4 +1107,160 @@ pub fn expand_imm(f: Fmt, imm8: u32) -> u64 {
     let rep = if b6 == 1 { (1 << (e - 3)) - 1 } else { 0 };
     let exp = ((b6 ^ 1) << (e - 1)) | (rep << 2) | ((imm8 >> 4) & 3);
     (sign << (f.n() - 1)) | (exp << f.f()) | ((imm8 & 15) << (f.f() - 4))
+}
+
+/// Host floating point where it provably gives the architected result.
+///
+/// Conditions: round to nearest (the host's mode), single or double precision, and
+/// every operand and the result a normal number whose biased exponent lies in
+/// `[F+3, 2^E-4]`. Then there is no NaN (DN irrelevant), no denormal in or out (FZ
+/// irrelevant, no flush, no tininess), no overflow, and IEEE 754 round-to-nearest is
+/// ARM's FPRound. The one flag left, Inexact, comes from an error-free
+/// transformation: the rounding error of a sum (TwoSum), or the residual of a
+/// product, quotient or square root computed exactly by a fused multiply-add (exact
+/// because the exponent margin keeps the residual above the denormal range).
+mod host {
+    use super::{Fmt, Fpc, Rounding};
+
+    fn safe(f: Fmt, x: u64) -> bool {
+        let e = (x >> f.f()) & f.exp_ones();
+        e >= f.f() as u64 + 3 && e <= f.exp_ones() - 3
+    }
+
+    /// Whether the fast path may be tried for these operands.
+    pub fn usable(c: &Fpc, f: Fmt, ops: &[u64]) -> bool {
+        f != Fmt::H && c.rounding() == Rounding::TieEven && ops.iter().all(|&x| safe(f, x))
+    }
+
+    /// Accepts a host result `(bits, inexact)` if it is in the safe range.
+    pub fn accept(c: &mut Fpc, f: Fmt, r: (u64, bool)) -> Option<u64> {
+        if !safe(f, r.0) {
+            return None;
+        }
+        if r.1 {
+            c.raise(super::fpsr::IXC);
+        }
+        Some(r.0)
+    }
+
+    macro_rules! host_ops {
+        ($m:ident, $t:ty, $bits:ty) => {
+            pub mod $m {
+                fn v(x: u64) -> $t {
+                    <$t>::from_bits(x as $bits)
+                }
+                fn raw(x: $t) -> u64 {
+                    x.to_bits() as u64
+                }
+                pub fn add(a: u64, b: u64, sub: bool) -> (u64, bool) {
+                    let (x, y) = (v(a), if sub { -v(b) } else { v(b) });
+                    let s = x + y;
+                    let bb = s - x;
+                    let err = (x - (s - bb)) + (y - bb);
+                    (raw(s), err != 0.0)
+                }
+                pub fn mul(a: u64, b: u64) -> (u64, bool) {
+                    let (x, y) = (v(a), v(b));
+                    let p = x * y;
+                    (raw(p), x.mul_add(y, -p) != 0.0)
+                }
+                pub fn div(a: u64, b: u64) -> (u64, bool) {
+                    let (x, y) = (v(a), v(b));
+                    let q = x / y;
+                    (raw(q), (-q).mul_add(y, x) != 0.0)
+                }
+                pub fn sqrt(a: u64) -> (u64, bool) {
+                    let x = v(a);
+                    let r = x.sqrt();
+                    (raw(r), r.mul_add(r, -x) != 0.0)
+                }
+            }
+        };
+    }
+    host_ops!(s, f32, u32);
+    host_ops!(d, f64, u64);
+
+    /// Runs `single` or `double` for format `f` (only S and D pass [`usable`]).
+    pub fn pick(
+        f: Fmt,
+        single: impl FnOnce() -> (u64, bool),
+        double: impl FnOnce() -> (u64, bool),
+    ) -> (u64, bool) {
+        if f == Fmt::S {
+            single()
+        } else {
+            double()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64: deterministic operands.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        /// A value of format `f`, often with an exponent at an edge of the host
+        /// fast path's range, or with few significant bits (exact results).
+        fn operand(&mut self, f: Fmt) -> u64 {
+            let r = self.next();
+            let ones = f.exp_ones();
+            let exp = match r % 8 {
+                0 => f.f() as u64 + 3 + (r >> 8) % 3,
+                1 => ones - 3 - (r >> 8) % 3,
+                2 => f.bias() as u64 + (r >> 8) % 5,
+                3 => f.bias() as u64 - (r >> 8) % 5,
+                _ => (r >> 8) % (ones + 1),
+            };
+            let mut frac = (r >> 16) & f.frac_mask();
+            if r & (1 << 12) != 0 {
+                frac &= !((1 << (f.f() / 2)) - 1);
+            }
+            ((r >> 13) & 1) << (f.n() - 1) | (exp << f.f()) | frac
+        }
+    }
+
+    /// The host fast path must agree with the software path, result and flags, for
+    /// every operand it accepts (and it must accept most in-range operands).
+    #[test]
+    fn host_fast_path_equals_soft() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        let mut fast = 0;
+        for k in 0..400_000 {
+            let f = if k & 1 == 0 { Fmt::S } else { Fmt::D };
+            let fpcr = if k & 2 == 0 { 0 } else { fpcr::FZ | fpcr::DN };
+            let (a, b) = (rng.operand(f), rng.operand(f));
+            let (a, b) = (a & f.mask(), b & f.mask());
+            let op = k / 4 % 5;
+            let run = |soft: bool| {
+                let mut c = Fpc::new(fpcr);
+                let r = match (op, soft) {
+                    (0, false) => add_sub(&mut c, f, a, b, false),
+                    (0, true) => add_sub_soft(&mut c, f, a, b, false),
+                    (1, false) => add_sub(&mut c, f, a, b, true),
+                    (1, true) => add_sub_soft(&mut c, f, a, b, true),
+                    (2, false) => mul_x(&mut c, f, a, b, false),
+                    (2, true) => mul_x_soft(&mut c, f, a, b, false),
+                    (3, false) => div(&mut c, f, a, b),
+                    (3, true) => div_soft(&mut c, f, a, b),
+                    (_, false) => sqrt(&mut c, f, a & !f.sign_bit()),
+                    (_, true) => sqrt_soft(&mut c, f, a & !f.sign_bit()),
+                };
+                (r, c.exc)
+            };
+            let c = Fpc::new(fpcr);
+            if host::usable(&c, f, &[a, b]) {
+                fast += 1;
+            }
+            assert_eq!(run(false), run(true), "op {op} {f:?} {a:#x} {b:#x}");
+        }
+        assert!(fast > 50_000, "fast path taken only {fast} times");
+    }
 }

@@ -248,3 +248,61 @@ fn fp_instructions_check_cpacr() {
         );
     }
 }
+
+/// Rough cost of the soft-float routines (run with `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn soft_float_speed() {
+    use super::soft::{self, Fmt, Fpc};
+    let mut c = Fpc::new(0);
+    let mut x: u64 = 0x3ff0_0000_0000_0001;
+    let n = 2_000_000u32;
+    let vals: Vec<u64> = (0..1024u64)
+        .map(|k| 0x3fe0_0000_0000_0000 + k.wrapping_mul(0x9E37_79B9_7F4A_7C15) % (1 << 53))
+        .collect();
+    let t = std::time::Instant::now();
+    for k in 0..n as usize {
+        x = soft::add(&mut c, Fmt::D, vals[k & 1023], vals[(k + 7) & 1023]) ^ (x & 1);
+    }
+    eprintln!("add: {:?}/op", t.elapsed() / n);
+    let t = std::time::Instant::now();
+    for k in 0..n as usize {
+        x = soft::mul(&mut c, Fmt::D, vals[k & 1023], vals[(k + 7) & 1023]) ^ (x & 1);
+    }
+    eprintln!("mul: {:?}/op", t.elapsed() / n);
+    let t = std::time::Instant::now();
+    for k in 0..n as usize {
+        x = soft::mul_add(
+            &mut c,
+            Fmt::D,
+            vals[k & 1023],
+            vals[(k + 3) & 1023],
+            vals[(k + 7) & 1023],
+        ) ^ (x & 1);
+    }
+    eprintln!("fma: {:?}/op", t.elapsed() / n);
+    let t = std::time::Instant::now();
+    for k in 0..n as usize {
+        x = soft::div(&mut c, Fmt::D, vals[k & 1023], vals[(k + 7) & 1023]) ^ (x & 1);
+    }
+    eprintln!("div: {:?}/op", t.elapsed() / n);
+    let t = std::time::Instant::now();
+    for k in 0..n as usize {
+        x = soft::sqrt(&mut c, Fmt::D, vals[k & 1023]) ^ (x & 1);
+    }
+    eprintln!("sqrt: {:?}/op", t.elapsed() / n);
+    let t = std::time::Instant::now();
+    for k in 0..n as usize {
+        x = soft::from_fixed(
+            &mut c,
+            Fmt::D,
+            vals[k & 1023],
+            64,
+            0,
+            false,
+            soft::Rounding::TieEven,
+        ) ^ (x & 1);
+    }
+    eprintln!("scvtf: {:?}/op", t.elapsed() / n);
+    assert!(x != 1);
+}
