@@ -527,3 +527,50 @@ pub static SIMD: &[Encoding] = &[
     simd!(SqdmulhElem, "SQDMULH (by element), scalar", "01 0 11111 ss l k mmmm 1100 j 0 nnnnn ddddd", h_or_s),
     simd!(SqrdmulhElem, "SQRDMULH (by element), scalar", "01 0 11111 ss l k mmmm 1101 j 0 nnnnn ddddd", h_or_s),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode, Op};
+    use super::SimdOp;
+
+    /// Words from aarch64-linux-gnu-as.
+    #[test]
+    fn table_driven_examples() {
+        let cases: &[(u32, SimdOp)] = &[
+            (0x4e22_8420, SimdOp::Add),         // add v0.16b, v1.16b, v2.16b
+            (0x5ee2_8420, SimdOp::Add),         // add d0, d1, d2
+            (0x4c40_7020, SimdOp::LdStMulti),   // ld1 {v0.16b}, [x1]
+            (0x0d40_c020, SimdOp::LdRepl),      // ld1r {v0.8b}, [x1]
+            (0x0d82_b020, SimdOp::LdStSingle),  // st3 {v0.s-v2.s}[1], [x1], x2
+            (0x0e0c_3c20, SimdOp::Umov),        // mov w0, v1.s[1]
+            (0x6f00_e400, SimdOp::Movi),        // movi v0.2d, #0
+            (0x4f3d_0420, SimdOp::ShrImm),      // sshr v0.4s, v1.4s, #3
+            (0x5fa2_c020, SimdOp::SqdmulhElem), // sqdmulh s0, s1, v2.s[1]
+            (0x4e02_0020, SimdOp::Tbl),         // tbl v0.16b, {v1.16b}, v2.16b
+            (0x6e30_3820, SimdOp::AddLv),       // uaddlv h0, v1.16b
+        ];
+        for &(word, op) in cases {
+            assert_eq!(decode(word).op, Op::Simd(op), "{word:#010x}");
+        }
+    }
+
+    /// Features armvm does not advertise stay unallocated (UNDEFINED).
+    #[test]
+    fn unadvertised_features_are_unallocated() {
+        let words = [
+            0x4e28_4820, // aese v0.16b, v1.16b (FEAT_AES)
+            0x5e02_0020, // sha1c q0, s1, v2.4s (FEAT_SHA1)
+            0x5e02_4020, // sha256h q0, q1, v2.4s (FEAT_SHA256)
+            0x0ee2_e020, // pmull v0.1q, v1.1d, v2.1d (FEAT_PMULL)
+            0x6e82_8420, // sqrdmlah v0.4s, v1.4s, v2.4s (FEAT_RDM)
+            0x6fa2_d020, // sqrdmlah v0.4s, v1.4s, v2.s[1] (FEAT_RDM)
+            0x4e82_9420, // sdot v0.4s, v1.16b, v2.16b (FEAT_DotProd)
+            0x0f03_fe00, // fmov v0.4h, #1.0 (FEAT_FP16)
+            0xce02_0c20, // eor3 v0.16b, v1.16b, v2.16b, v3.16b (FEAT_SHA3)
+            0xce42_0c20, // sm3ss1 v0.4s, v1.4s, v2.4s, v3.4s (FEAT_SM3)
+        ];
+        for w in words {
+            assert_eq!(decode(w).op, Op::Unallocated, "{w:#010x}");
+        }
+    }
+}

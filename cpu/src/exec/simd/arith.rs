@@ -459,3 +459,6 @@ pub(super) fn by_element_long(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     cpu.regs.v[i.rd()] = r;
     set_qc(cpu, &qc);
 }
+
+#[cfg(test)]
+mod tests;

@@ -209,3 +209,6 @@ pub(super) fn modified_imm(cpu: &mut Cpu, i: Insn, op: SimdOp) {
         _ => imm,
     };
 }
+
+#[cfg(test)]
+mod tests;

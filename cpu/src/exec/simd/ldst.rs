@@ -162,3 +162,6 @@ pub(super) fn replicate(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> Exec
     writeback(cpu, i, address, (selem * ebytes) as u64);
     Ok(Flow::Next)
 }
+
+#[cfg(test)]
+mod tests;

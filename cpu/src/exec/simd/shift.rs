@@ -113,3 +113,6 @@ pub(super) fn shift_long(cpu: &mut Cpu, i: Insn) {
     }
     cpu.regs.v[i.rd()] = r;
 }
+
+#[cfg(test)]
+mod tests;

@@ -19,6 +19,11 @@ use crate::state::fpsr;
 /// The data buffer, at the same address as in the reference harness.
 pub const BUF: u64 = 0x3000_8000;
 const BUF_LEN: usize = 256;
+
+/// The address `BUF + offset`, as a register value.
+pub const fn buf(offset: u128) -> u128 {
+    BUF as u128 + offset
+}
 const RAM_BASE: u64 = 0x3000_0000;
 const RAM_SIZE: u64 = 0x1_0000;
 
@@ -46,7 +51,7 @@ pub struct Case {
 }
 
 /// An instruction the reference rejects with SIGILL: must be UNDEFINED here.
-pub fn undef(asm: &'static str, word: u32) -> (&'static str, u32) {
+pub const fn undef(asm: &'static str, word: u32) -> (&'static str, u32) {
     (asm, word)
 }
 
@@ -481,5 +486,33 @@ mod bulk {
             failures.len(),
             failures.join("\n")
         );
+    }
+}
+
+#[cfg(test)]
+mod fp_trap {
+    use super::*;
+
+    /// Every SIMD instruction checks CPACR_EL1.FPEN first (EC 0x07 when trapped),
+    /// before it reads a register or touches memory.
+    #[test]
+    fn simd_instructions_trap_when_fp_disabled() {
+        let words = [
+            0x4e228420, // add v0.16b, v1.16b, v2.16b
+            0x4c407020, // ld1 {v0.16b}, [x1]
+            0x0e0a3c83, // umov w3, v4.h[2]
+            0x4f000400, // movi v0.4s, #0
+        ];
+        for w in words {
+            let mut m = Machine::new(3);
+            m.cpu.sys.cpacr = 0;
+            let before = m.cpu.regs.clone();
+            assert!(matches!(m.step(w), Err(Exception::FpAccess)), "{w:#010x}");
+            assert!(m.cpu.regs == before);
+            // FPEN = 01 traps EL0 only.
+            m.cpu.sys.cpacr = 1 << 20;
+            m.cpu.regs.el = 0;
+            assert!(matches!(m.step(w), Err(Exception::FpAccess)), "{w:#010x}");
+        }
     }
 }
