@@ -6,8 +6,9 @@
 //! and buffer words that changed and FPSR.QC, were produced by running the same
 //! instruction from the same state under qemu-aarch64 (QEMU 7.2, user mode,
 //! `-cpu max` default) with a small harness program that loads the state,
-//! executes the word and dumps the state; the generator here and the harness's
-//! generator are the same algorithm. Everything not listed must stay unchanged.
+//! executes the word and dumps the state (`reference/`, see its README); the
+//! generator here and the harness driver's are the same algorithm. Everything not
+//! listed must stay unchanged.
 
 use crate::cpu::{Cpu, Platform};
 use crate::decode::decode;
@@ -268,8 +269,8 @@ pub fn check_undef(cases: &[(&'static str, u32)]) {
 mod tests {
     use super::*;
 
-    /// The generator matches the reference harness's: values printed by the
-    /// harness driver's `state(1)`.
+    /// The generator matches the reference driver's: values printed by
+    /// `reference/ref.py`'s `state(1)`.
     #[test]
     fn generator_matches_reference() {
         let m = Machine::new(1);
@@ -289,7 +290,7 @@ mod tests {
 ///    random words for every row of the SIMD table (with base registers pointed
 ///    into the buffer for the structure loads/stores), and random words from the
 ///    whole Advanced SIMD encoding space;
-/// 2. the harness driver runs them under qemu-aarch64 and writes the results;
+/// 2. `reference/bulk.py` runs them under qemu-aarch64 and writes the results;
 /// 3. `SIMD_REF_IN=results.txt cargo test -p armvm-cpu -- --ignored simd_ref`
 ///    compares. Words that no SIMD row claims only have to agree on UNDEFINED when
 ///    the reference also rejects them (the reference implements more features).
