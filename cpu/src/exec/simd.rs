@@ -165,25 +165,88 @@ fn datasize(i: Insn) -> u32 {
     }
 }
 
+/// The elements of `v` (`esize` 8 to 64), each zero-extended; unused slots are 0.
+/// Fixed-size loops over the little-endian bytes keep this cheap (no variable
+/// 128-bit shifts).
+#[inline(always)]
+fn unpack(v: u128, esize: u32) -> [u64; 16] {
+    let b = v.to_le_bytes();
+    let mut out = [0u64; 16];
+    match esize {
+        8 => {
+            for (o, &x) in out.iter_mut().zip(b.iter()) {
+                *o = x as u64;
+            }
+        }
+        16 => {
+            for (o, c) in out.iter_mut().zip(b.chunks_exact(2)) {
+                *o = u16::from_le_bytes([c[0], c[1]]) as u64;
+            }
+        }
+        32 => {
+            for (o, c) in out.iter_mut().zip(b.chunks_exact(4)) {
+                *o = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u64;
+            }
+        }
+        _ => {
+            out[0] = v as u64;
+            out[1] = (v >> 64) as u64;
+        }
+    }
+    out
+}
+
+/// The inverse of [`unpack`] for the first `count` elements; the rest of the
+/// result is zero.
+#[inline(always)]
+fn pack(lanes: &[u64; 16], esize: u32, count: u32) -> u128 {
+    let mut b = [0u8; 16];
+    let lanes = &lanes[..(count as usize).min(16)];
+    match esize {
+        8 => {
+            for (o, &x) in b.iter_mut().zip(lanes) {
+                *o = x as u8;
+            }
+        }
+        16 => {
+            for (o, &x) in b.chunks_exact_mut(2).zip(lanes) {
+                o.copy_from_slice(&(x as u16).to_le_bytes());
+            }
+        }
+        32 => {
+            for (o, &x) in b.chunks_exact_mut(4).zip(lanes) {
+                o.copy_from_slice(&(x as u32).to_le_bytes());
+            }
+        }
+        _ => {
+            for (o, &x) in b.chunks_exact_mut(8).zip(lanes) {
+                o.copy_from_slice(&x.to_le_bytes());
+            }
+        }
+    }
+    u128::from_le_bytes(b)
+}
+
 /// Applies `f` to each element of `n`.
 #[inline(always)]
 fn map1(n: u128, esize: u32, count: u32, f: impl Fn(u64) -> u64) -> u128 {
-    let mut r = 0u128;
-    for e in 0..count {
-        r |= ((f(elem(n, e, esize)) & ones(esize)) as u128) << (e * esize);
+    let a = unpack(n, esize);
+    let mut r = [0u64; 16];
+    for e in 0..count as usize {
+        r[e] = f(a[e]);
     }
-    r
+    pack(&r, esize, count)
 }
 
 /// Applies `f` to each pair of elements of `n` and `m`.
 #[inline(always)]
 fn map2(n: u128, m: u128, esize: u32, count: u32, f: impl Fn(u64, u64) -> u64) -> u128 {
-    let mut r = 0u128;
-    for e in 0..count {
-        let x = f(elem(n, e, esize), elem(m, e, esize));
-        r |= ((x & ones(esize)) as u128) << (e * esize);
+    let (a, b) = (unpack(n, esize), unpack(m, esize));
+    let mut r = [0u64; 16];
+    for e in 0..count as usize {
+        r[e] = f(a[e], b[e]);
     }
-    r
+    pack(&r, esize, count)
 }
 
 /// Applies `f(d, n, m)` to each triple of elements: accumulating operations.
@@ -196,12 +259,12 @@ fn map3(
     count: u32,
     f: impl Fn(u64, u64, u64) -> u64,
 ) -> u128 {
-    let mut r = 0u128;
-    for e in 0..count {
-        let x = f(elem(d, e, esize), elem(n, e, esize), elem(m, e, esize));
-        r |= ((x & ones(esize)) as u128) << (e * esize);
+    let (acc, a, b) = (unpack(d, esize), unpack(n, esize), unpack(m, esize));
+    let mut r = [0u64; 16];
+    for e in 0..count as usize {
+        r[e] = f(acc[e], a[e], b[e]);
     }
-    r
+    pack(&r, esize, count)
 }
 
 /// Vpart[n, part] for 64-bit halves: the low (part 0) or high (part 1) half.

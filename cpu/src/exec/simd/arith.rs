@@ -7,7 +7,7 @@
 use std::cell::Cell;
 
 use super::{
-    datasize, elem, half, int, map1, map2, map3, ones, sat, set_qc, sext, shape, with_elem,
+    datasize, elem, half, int, map1, map2, map3, ones, pack, sat, set_qc, sext, shape, unpack,
     write_part,
 };
 use crate::cpu::Cpu;
@@ -170,22 +170,19 @@ pub(super) fn pairwise(cpu: &mut Cpu, i: Insn, op: SimdOp) {
         SimdOp::Minp => int(a, es, u).min(int(b, es, u)) as u64,
         _ => a.wrapping_add(b),
     };
-    let r = if i.bit(28) {
+    cpu.regs.v[i.rd()] = if i.bit(28) {
         // ADDP (scalar): Dd = Vn.D[0] + Vn.D[1].
-        f(elem(n, 0, 64), elem(n, 1, 64)) as u128
+        f(n as u64, (n >> 64) as u64) as u128
     } else {
-        let mut r = 0u128;
-        for e in 0..count {
-            let (src, k) = if e < count / 2 {
-                (n, 2 * e)
-            } else {
-                (m, 2 * e - count)
-            };
-            r = with_elem(r, e, es, f(elem(src, k, es), elem(src, k + 1, es)));
+        let (a, b) = (unpack(n, es), unpack(m, es));
+        let half = count as usize / 2;
+        let mut r = [0u64; 16];
+        for e in 0..half {
+            r[e] = f(a[2 * e], a[2 * e + 1]);
+            r[half + e] = f(b[2 * e], b[2 * e + 1]);
         }
-        r
+        pack(&r, es, count)
     };
-    cpu.regs.v[i.rd()] = r;
 }
 
 /// Three different: widening, narrowing and long multiply-accumulate forms
@@ -200,60 +197,49 @@ pub(super) fn three_different(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     let u = i.bit(29);
     let (n, m, d) = (cpu.regs.v[i.rn()], cpu.regs.v[i.rm()], cpu.regs.v[i.rd()]);
     let qc = Cell::new(false);
+    let (nw, mw) = (unpack(n, wide), unpack(m, wide));
+    let mut r = [0u64; 16];
     if let AddHn | SubHn = op {
         // Narrowing high half: operands are wide; round if U (RADDHN, RSUBHN).
         let round = if u { 1u128 << (es - 1) } else { 0 };
-        let mut r = 0u128;
-        for e in 0..count {
-            let (a, b) = (elem(n, e, wide) as u128, elem(m, e, wide) as u128);
+        for e in 0..count as usize {
+            let (a, b) = (nw[e] as u128, mw[e] as u128);
             let s = if op == AddHn {
                 a.wrapping_add(b)
             } else {
                 a.wrapping_sub(b)
             };
-            r = with_elem(r, e, es, (s.wrapping_add(round) >> es) as u64);
+            r[e] = (s.wrapping_add(round) >> es) as u64;
         }
-        write_part(cpu, i.rd(), part, r);
+        write_part(cpu, i.rd(), part, pack(&r, es, count));
         return;
     }
-    let (nh, mh) = (half(n, part), half(m, part));
+    let (nh, mh) = (unpack(half(n, part), es), unpack(half(m, part), es));
+    let dw = unpack(d, wide);
     let xw = |v: u64| int(v, wide, u);
     let x = |v: u64| int(v, es, u);
-    let mut r = 0u128;
-    for e in 0..count {
-        let a = elem(nh, e, es);
-        let b = elem(mh, e, es);
-        let acc = elem(d, e, wide);
+    for e in 0..count as usize {
+        let (a, b, acc) = (nh[e], mh[e], dw[e]);
         let prod = || x(a) * x(b);
         let dbl = || sat(2 * int(a, es, false) * int(b, es, false), wide, false, &qc);
-        let v: u64 = match op {
+        let sacc = sext(acc, wide) as i128;
+        r[e] = match op {
             AddL => (x(a) + x(b)) as u64,
             SubL => (x(a) - x(b)) as u64,
-            AddW => (xw(elem(n, e, wide)) + x(b)) as u64,
-            SubW => (xw(elem(n, e, wide)) - x(b)) as u64,
+            AddW => (xw(nw[e]) + x(b)) as u64,
+            SubW => (xw(nw[e]) - x(b)) as u64,
             AbaL => acc.wrapping_add((x(a) - x(b)).unsigned_abs() as u64),
             AbdL => (x(a) - x(b)).unsigned_abs() as u64,
             MlaL => acc.wrapping_add(prod() as u64),
             MlsL => acc.wrapping_sub(prod() as u64),
             MulL => prod() as u64,
             SqdmulL => dbl(),
-            SqdmlaL => sat(
-                sext(acc, wide) as i128 + sext(dbl(), wide) as i128,
-                wide,
-                false,
-                &qc,
-            ),
-            SqdmlsL => sat(
-                sext(acc, wide) as i128 - sext(dbl(), wide) as i128,
-                wide,
-                false,
-                &qc,
-            ),
+            SqdmlaL => sat(sacc + sext(dbl(), wide) as i128, wide, false, &qc),
+            SqdmlsL => sat(sacc - sext(dbl(), wide) as i128, wide, false, &qc),
             _ => pmul8(a, b),
         };
-        r = with_elem(r, e, wide, v);
     }
-    cpu.regs.v[i.rd()] = r;
+    cpu.regs.v[i.rd()] = pack(&r, wide, count);
     set_qc(cpu, &qc);
 }
 
@@ -273,12 +259,13 @@ pub(super) fn two_reg_misc(cpu: &mut Cpu, i: Insn, op: SimdOp) {
             };
             // Reversing elements within each container is XOR of the element index
             // with (elements per container - 1).
-            let flip = container / es - 1;
-            let mut r = 0u128;
-            for e in 0..count {
-                r = with_elem(r, e ^ flip, es, elem(n, e, es));
+            let flip = (container / es - 1) as usize;
+            let a = unpack(n, es);
+            let mut r = [0u64; 16];
+            for e in 0..count as usize {
+                r[e ^ flip] = a[e];
             }
-            r
+            pack(&r, es, count)
         }
         Suqadd => map2(n, d, es, count, |a, acc| {
             sat(int(a, es, true) + s(acc), es, false, &qc)
@@ -319,17 +306,20 @@ pub(super) fn add_long_pairwise(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     let es = 8 << i.bits(23, 22);
     let count = datasize(i) / (2 * es);
     let u = i.bit(29);
-    let (n, d) = (cpu.regs.v[i.rn()], cpu.regs.v[i.rd()]);
-    let mut r = 0u128;
-    for e in 0..count {
-        let sum = int(elem(n, 2 * e, es), es, u) + int(elem(n, 2 * e + 1, es), es, u);
-        let mut v = sum as u64;
-        if op == SimdOp::AdaLp {
-            v = v.wrapping_add(elem(d, e, 2 * es));
-        }
-        r = with_elem(r, e, 2 * es, v);
+    let (a, acc) = (
+        unpack(cpu.regs.v[i.rn()], es),
+        unpack(cpu.regs.v[i.rd()], 2 * es),
+    );
+    let mut r = [0u64; 16];
+    for e in 0..count as usize {
+        let sum = (int(a[2 * e], es, u) + int(a[2 * e + 1], es, u)) as u64;
+        r[e] = if op == SimdOp::AdaLp {
+            sum.wrapping_add(acc[e])
+        } else {
+            sum
+        };
     }
-    cpu.regs.v[i.rd()] = r;
+    cpu.regs.v[i.rd()] = pack(&r, 2 * es, count);
 }
 
 /// XTN, SQXTN, UQXTN, SQXTUN (vector and scalar): narrow to `esize`.
@@ -339,40 +329,40 @@ pub(super) fn extract_narrow(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     let count = if scalar { 1 } else { 64 / es };
     let part = i.bit(30) && !scalar;
     let u = i.bit(29);
-    let n = cpu.regs.v[i.rn()];
+    let n = unpack(cpu.regs.v[i.rn()], 2 * es);
     let qc = Cell::new(false);
-    let mut r = 0u128;
-    for e in 0..count {
-        let a = elem(n, e, 2 * es);
-        let v = match op {
+    let mut r = [0u64; 16];
+    for e in 0..count as usize {
+        let a = n[e];
+        r[e] = match op {
             SimdOp::Xtn => a,
             SimdOp::Qxtn => sat(int(a, 2 * es, u), es, u, &qc),
             _ => sat(int(a, 2 * es, false), es, true, &qc),
         };
-        r = with_elem(r, e, es, v);
     }
-    write_part(cpu, i.rd(), part, r);
+    write_part(cpu, i.rd(), part, pack(&r, es, count));
     set_qc(cpu, &qc);
 }
 
 /// SHLL, SHLL2: widen and shift left by the element size.
 pub(super) fn shll(cpu: &mut Cpu, i: Insn) {
     let es = 8 << i.bits(23, 22);
-    let n = half(cpu.regs.v[i.rn()], i.bit(30));
-    let mut r = 0u128;
-    for e in 0..64 / es {
-        r = with_elem(r, e, 2 * es, elem(n, e, es) << es);
+    let count = 64 / es;
+    let n = unpack(half(cpu.regs.v[i.rn()], i.bit(30)), es);
+    let mut r = [0u64; 16];
+    for e in 0..count as usize {
+        r[e] = n[e] << es;
     }
-    cpu.regs.v[i.rd()] = r;
+    cpu.regs.v[i.rd()] = pack(&r, 2 * es, count);
 }
 
 /// ADDV, SADDLV, UADDLV, SMAXV, UMAXV, SMINV, UMINV.
 pub(super) fn across_lanes(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     let es = 8 << i.bits(23, 22);
-    let count = datasize(i) / es;
+    let count = (datasize(i) / es) as usize;
     let u = i.bit(29);
-    let n = cpu.regs.v[i.rn()];
-    let values = (0..count).map(|e| int(elem(n, e, es), es, u));
+    let n = unpack(cpu.regs.v[i.rn()], es);
+    let values = n[..count].iter().map(|&x| int(x, es, u));
     let r = match op {
         SimdOp::AddV => values.sum::<i128>() as u64 & ones(es),
         SimdOp::AddLv => values.sum::<i128>() as u64 & ones(2 * es),
@@ -427,36 +417,25 @@ pub(super) fn by_element_long(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     let count = if scalar { 1 } else { 64 / es };
     let u = i.bit(29);
     let b = elem(cpu.regs.v[rm], index, es);
-    let n = half(cpu.regs.v[i.rn()], part);
-    let d = cpu.regs.v[i.rd()];
+    let n = unpack(half(cpu.regs.v[i.rn()], part), es);
+    let d = unpack(cpu.regs.v[i.rd()], wide);
     let qc = Cell::new(false);
-    let mut r = 0u128;
-    for e in 0..count {
-        let a = elem(n, e, es);
-        let acc = elem(d, e, wide);
+    let mut r = [0u64; 16];
+    for e in 0..count as usize {
+        let (a, acc) = (n[e], d[e]);
         let prod = int(a, es, u) * int(b, es, u);
         let dbl = || sat(2 * int(a, es, false) * int(b, es, false), wide, false, &qc);
-        let v = match op {
+        let sacc = sext(acc, wide) as i128;
+        r[e] = match op {
             MulLElem => prod as u64,
             MlaLElem => acc.wrapping_add(prod as u64),
             MlsLElem => acc.wrapping_sub(prod as u64),
             SqdmulLElem => dbl(),
-            SqdmlaLElem => sat(
-                sext(acc, wide) as i128 + sext(dbl(), wide) as i128,
-                wide,
-                false,
-                &qc,
-            ),
-            _ => sat(
-                sext(acc, wide) as i128 - sext(dbl(), wide) as i128,
-                wide,
-                false,
-                &qc,
-            ),
+            SqdmlaLElem => sat(sacc + sext(dbl(), wide) as i128, wide, false, &qc),
+            _ => sat(sacc - sext(dbl(), wide) as i128, wide, false, &qc),
         };
-        r = with_elem(r, e, wide, v);
     }
-    cpu.regs.v[i.rd()] = r;
+    cpu.regs.v[i.rd()] = pack(&r, wide, count);
     set_qc(cpu, &qc);
 }
 

@@ -1,7 +1,7 @@
 //! Copy (DUP, INS, UMOV, SMOV), permute (UZP, TRN, ZIP), EXT, TBL/TBX and the
 //! modified-immediate moves (MOVI, MVNI, ORR, BIC, FMOV).
 
-use super::{datasize, elem, sext, truncate, with_elem};
+use super::{datasize, elem, ones, pack, sext, truncate, unpack, with_elem};
 use crate::cpu::Cpu;
 use crate::decode::{Insn, SimdOp};
 
@@ -15,12 +15,10 @@ fn imm5_elem(i: Insn) -> (u32, u32) {
 }
 
 /// Replicates the low `esize` bits of `x` across `datasize` bits.
-fn replicate(x: u64, esize: u32, datasize: u32) -> u128 {
-    let mut r = 0u128;
-    for e in 0..datasize / esize {
-        r = with_elem(r, e, esize, x);
-    }
-    r
+pub(super) fn replicate(x: u64, esize: u32, datasize: u32) -> u128 {
+    // Multiplying by 0x01..01 (a one in each element) copies the element to each.
+    let d = (x & ones(esize)).wrapping_mul(u64::MAX / ones(esize));
+    truncate(d as u128 | ((d as u128) << 64), datasize)
 }
 
 /// DUP (element, vector and scalar), DUP (general), INS (general, element),
@@ -66,38 +64,31 @@ pub(super) fn copy(cpu: &mut Cpu, i: Insn, op: SimdOp) {
 pub(super) fn permute(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     let esize = 8 << i.bits(23, 22);
     let count = datasize(i) / esize;
-    let part = i.bits(14, 14);
-    let (n, m) = (cpu.regs.v[i.rn()], cpu.regs.v[i.rm()]);
-    let mut r = 0u128;
-    match op {
-        SimdOp::Uzp => {
+    let (half, part) = (count as usize / 2, i.bits(14, 14) as usize);
+    let (n, m) = (
+        unpack(cpu.regs.v[i.rn()], esize),
+        unpack(cpu.regs.v[i.rm()], esize),
+    );
+    let mut r = [0u64; 16];
+    for p in 0..half {
+        match op {
             // The even (UZP1) or odd (UZP2) elements of the concatenation Vm:Vn.
-            for e in 0..count {
-                let k = 2 * e + part;
-                let x = if k < count {
-                    elem(n, k, esize)
-                } else {
-                    elem(m, k - count, esize)
-                };
-                r = with_elem(r, e, esize, x);
+            SimdOp::Uzp => {
+                r[p] = n[2 * p + part];
+                r[half + p] = m[2 * p + part];
             }
-        }
-        SimdOp::Trn => {
-            for p in 0..count / 2 {
-                r = with_elem(r, 2 * p, esize, elem(n, 2 * p + part, esize));
-                r = with_elem(r, 2 * p + 1, esize, elem(m, 2 * p + part, esize));
+            SimdOp::Trn => {
+                r[2 * p] = n[2 * p + part];
+                r[2 * p + 1] = m[2 * p + part];
             }
-        }
-        _ => {
             // ZIP: interleave the low (ZIP1) or high (ZIP2) halves.
-            let base = part * count / 2;
-            for p in 0..count / 2 {
-                r = with_elem(r, 2 * p, esize, elem(n, base + p, esize));
-                r = with_elem(r, 2 * p + 1, esize, elem(m, base + p, esize));
+            _ => {
+                r[2 * p] = n[part * half + p];
+                r[2 * p + 1] = m[part * half + p];
             }
         }
     }
-    cpu.regs.v[i.rd()] = r;
+    cpu.regs.v[i.rd()] = pack(&r, esize, count);
 }
 
 /// EXT: bytes `imm4..` of the concatenation Vm:Vn.
@@ -123,26 +114,26 @@ pub(super) fn ext(cpu: &mut Cpu, i: Insn) {
 pub(super) fn tbl(cpu: &mut Cpu, i: Insn) {
     let regs = i.bits(14, 13) as usize + 1;
     let tbx = i.bit(12);
-    let bytes = datasize(i) / 8;
-    let indices = cpu.regs.v[i.rm()];
-    let dest = cpu.regs.v[i.rd()];
-    let mut table = [0u128; 4];
-    for (k, t) in table.iter_mut().enumerate().take(regs) {
-        *t = cpu.regs.v[(i.rn() + k) % 32];
+    let bytes = (datasize(i) / 8) as usize;
+    let indices = cpu.regs.v[i.rm()].to_le_bytes();
+    let dest = cpu.regs.v[i.rd()].to_le_bytes();
+    let mut table = [0u8; 64];
+    for k in 0..regs {
+        let v = cpu.regs.v[(i.rn() + k) % 32];
+        table[16 * k..16 * (k + 1)].copy_from_slice(&v.to_le_bytes());
     }
-    let mut r = 0u128;
+    let mut r = [0u8; 16];
     for e in 0..bytes {
-        let idx = elem(indices, e, 8) as usize;
-        let x = if idx < 16 * regs {
-            elem(table[idx / 16], (idx % 16) as u32, 8)
+        let idx = indices[e] as usize;
+        r[e] = if idx < 16 * regs {
+            table[idx]
         } else if tbx {
-            elem(dest, e, 8)
+            dest[e]
         } else {
             0
         };
-        r = with_elem(r, e, 8, x);
     }
-    cpu.regs.v[i.rd()] = r;
+    cpu.regs.v[i.rd()] = u128::from_le_bytes(r);
 }
 
 /// AdvSIMDExpandImm(op, cmode, imm8): the 64-bit pattern of a modified immediate.

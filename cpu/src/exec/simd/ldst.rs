@@ -2,8 +2,9 @@
 //! (multiple structures, single structure), LD1R-LD4R, each without offset or
 //! post-indexed by an immediate (the bytes transferred, Rm = 31) or by Xm.
 //!
-//! Every element is one `cpu.read`/`cpu.write` of its own size, so alignment and
-//! Device-memory rules apply per element as in the pseudocode. Loaded values are
+//! Elements are accessed with `cpu.read`/`cpu.write` at their own size, so
+//! alignment and Device-memory rules apply per element as in the pseudocode (see
+//! [`multiple`] for its doubleword fast path). Loaded values are
 //! collected first and written to the registers only when every access has
 //! succeeded, and the base is written back last: a fault leaves the registers as
 //! they were. A faulting store may have written its earlier elements, which the
@@ -11,6 +12,7 @@
 
 use super::super::ldst::base;
 use super::super::{ExecResult, Flow};
+use super::copy::replicate as fill;
 use super::{datasize, elem, with_elem};
 use crate::cpu::{Access, Cpu, Platform};
 use crate::decode::Insn;
@@ -36,6 +38,23 @@ fn writeback(cpu: &mut Cpu, i: Insn, address: u64, transferred: u64) {
 
 /// LD1-LD4/ST1-ST4 (multiple structures).
 pub(super) fn multiple(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
+    match i.bits(11, 10) {
+        0 => multiple_sized::<1>(cpu, plat, i),
+        1 => multiple_sized::<2>(cpu, plat, i),
+        2 => multiple_sized::<4>(cpu, plat, i),
+        _ => multiple_sized::<8>(cpu, plat, i),
+    }
+}
+
+/// LD1-LD4/ST1-ST4 (multiple structures) with `EB`-byte elements.
+///
+/// The transfer is staged as a byte image of the memory it covers. When that
+/// image is doubleword-aligned and inside one page it moves as doublewords: on
+/// Normal memory this is indistinguishable from the element accesses (a fault
+/// would hit the first element, whose address is the image's start). Otherwise
+/// each element is one access of its own size, as in the pseudocode. (On Device
+/// memory a device would see doubleword rather than element-sized accesses.)
+fn multiple_sized<const EB: usize>(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
     // (repetitions, elements per structure) from opcode (bits 15:12).
     let (rpt, selem) = match i.bits(15, 12) {
         0b0000 => (1, 4),
@@ -46,44 +65,78 @@ pub(super) fn multiple(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecR
         0b1000 => (1, 2),
         _ => (2, 1),
     };
-    let size = i.bits(11, 10);
-    let esize = 8 << size;
-    let ebytes = 1usize << size;
-    let elements = datasize(i) / esize;
-    let load = i.bit(22);
+    let rbytes = (datasize(i) / 8) as usize;
+    let elements = rbytes / EB;
+    let nregs = rpt * selem;
+    let total = nregs * rbytes;
     let t = i.rt();
     let address = base(cpu, i.rn())?;
-    let nregs = rpt * selem;
-    let mut regs = [0u128; 4];
-    if !load {
-        for (k, r) in regs.iter_mut().enumerate().take(nregs) {
-            *r = cpu.regs.v[(t + k) % 32];
+    let whole = address & 7 == 0 && (address & 0xfff) as usize + total <= 0x1000;
+    // The registers' bytes and the memory image. With one element per structure
+    // the registers lie one after the other; otherwise structure e holds element
+    // e of each register in turn.
+    let mut regs = [[0u8; 16]; 4];
+    let mut image = [0u8; 64];
+    if i.bit(22) {
+        if whole {
+            for c in (0..total).step_by(8) {
+                let x = cpu.read(plat, address.wrapping_add(c as u64), 8, ACC)?;
+                image[c..c + 8].copy_from_slice(&x.to_le_bytes());
+            }
+        } else {
+            for off in (0..total).step_by(EB) {
+                let x = cpu.read(plat, address.wrapping_add(off as u64), EB, ACC)?;
+                image[off..off + EB].copy_from_slice(&x.to_le_bytes()[..EB]);
+            }
         }
-    }
-    let mut offs = 0u64;
-    for r in 0..rpt {
-        for e in 0..elements {
-            for s in 0..selem {
-                let k = r + s;
-                let a = address.wrapping_add(offs);
-                if load {
-                    let x = cpu.read(plat, a, ebytes, ACC)?;
-                    regs[k] = with_elem(regs[k], e, esize, x);
-                } else {
-                    let x = elem(regs[k], e, esize);
-                    cpu.write(plat, a, ebytes, x, ACC)?;
+        for (k, reg) in regs.iter_mut().enumerate().take(nregs) {
+            if selem == 1 {
+                reg[..rbytes].copy_from_slice(&image[k * rbytes..(k + 1) * rbytes]);
+            } else {
+                for e in 0..elements {
+                    let at = (e * selem + k) * EB;
+                    reg[e * EB..(e + 1) * EB].copy_from_slice(&image[at..at + EB]);
                 }
-                offs += ebytes as u64;
+            }
+        }
+        // Only now that every access succeeded; a 64-bit load clears the upper half.
+        for (k, reg) in regs.iter().enumerate().take(nregs) {
+            cpu.regs.v[(t + k) % 32] = u128::from_le_bytes(*reg);
+        }
+    } else {
+        for (k, reg) in regs.iter_mut().enumerate().take(nregs) {
+            *reg = cpu.regs.v[(t + k) % 32].to_le_bytes();
+            if selem == 1 {
+                image[k * rbytes..(k + 1) * rbytes].copy_from_slice(&reg[..rbytes]);
+            } else {
+                for e in 0..elements {
+                    let at = (e * selem + k) * EB;
+                    image[at..at + EB].copy_from_slice(&reg[e * EB..(e + 1) * EB]);
+                }
+            }
+        }
+        if whole {
+            for c in (0..total).step_by(8) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&image[c..c + 8]);
+                cpu.write(
+                    plat,
+                    address.wrapping_add(c as u64),
+                    8,
+                    u64::from_le_bytes(b),
+                    ACC,
+                )?;
+            }
+        } else {
+            for off in (0..total).step_by(EB) {
+                let mut b = [0u8; 8];
+                b[..EB].copy_from_slice(&image[off..off + EB]);
+                let x = u64::from_le_bytes(b);
+                cpu.write(plat, address.wrapping_add(off as u64), EB, x, ACC)?;
             }
         }
     }
-    if load {
-        // A 64-bit load clears the upper half: regs started from zero.
-        for (k, r) in regs.iter().enumerate().take(nregs) {
-            cpu.regs.v[(t + k) % 32] = *r;
-        }
-    }
-    writeback(cpu, i, address, offs);
+    writeback(cpu, i, address, total as u64);
     Ok(Flow::Next)
 }
 
@@ -151,13 +204,8 @@ pub(super) fn replicate(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> Exec
     for (s, lane) in lanes.iter_mut().enumerate().take(selem) {
         *lane = cpu.read(plat, address.wrapping_add((s * ebytes) as u64), ebytes, ACC)?;
     }
-    let elements = datasize(i) / esize;
     for (s, lane) in lanes.iter().enumerate().take(selem) {
-        let mut r = 0u128;
-        for e in 0..elements {
-            r = with_elem(r, e, esize, *lane);
-        }
-        cpu.regs.v[(t + s) % 32] = r;
+        cpu.regs.v[(t + s) % 32] = fill(*lane, esize, datasize(i));
     }
     writeback(cpu, i, address, (selem * ebytes) as u64);
     Ok(Flow::Next)

@@ -9,7 +9,7 @@
 use std::cell::Cell;
 
 use super::arith::shl_sat;
-use super::{datasize, elem, half, int, map1, map2, ones, sat, set_qc, with_elem, write_part};
+use super::{datasize, half, int, map1, map2, ones, pack, sat, set_qc, unpack, write_part};
 use crate::cpu::Cpu;
 use crate::decode::{Insn, SimdOp};
 
@@ -78,13 +78,13 @@ pub(super) fn shift_narrow(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     let part = i.bit(30) && !scalar;
     let shift = 2 * es - immhb;
     let u = i.bit(29);
-    let n = cpu.regs.v[i.rn()];
+    let n = unpack(cpu.regs.v[i.rn()], 2 * es);
     let qc = Cell::new(false);
     let round = matches!(op, Rshrn | Sqrshrun | Qrshrn);
-    let mut r = 0u128;
-    for e in 0..count {
-        let a = elem(n, e, 2 * es);
-        let v = match op {
+    let mut r = [0u64; 16];
+    for e in 0..count as usize {
+        let a = n[e];
+        r[e] = match op {
             Shrn | Rshrn => ((int(a, 2 * es, true) + round_const(round, shift)) >> shift) as u64,
             Sqshrun | Sqrshrun => {
                 let x = (int(a, 2 * es, false) + round_const(round, shift)) >> shift;
@@ -95,9 +95,8 @@ pub(super) fn shift_narrow(cpu: &mut Cpu, i: Insn, op: SimdOp) {
                 sat(x, es, u, &qc)
             }
         };
-        r = with_elem(r, e, es, v);
     }
-    write_part(cpu, i.rd(), part, r);
+    write_part(cpu, i.rd(), part, pack(&r, es, count));
     set_qc(cpu, &qc);
 }
 
@@ -106,12 +105,13 @@ pub(super) fn shift_long(cpu: &mut Cpu, i: Insn) {
     let (es, immhb) = imm_shape(i);
     let shift = immhb - es;
     let u = i.bit(29);
-    let n = half(cpu.regs.v[i.rn()], i.bit(30));
-    let mut r = 0u128;
-    for e in 0..64 / es {
-        r = with_elem(r, e, 2 * es, (int(elem(n, e, es), es, u) << shift) as u64);
+    let count = 64 / es;
+    let n = unpack(half(cpu.regs.v[i.rn()], i.bit(30)), es);
+    let mut r = [0u64; 16];
+    for e in 0..count as usize {
+        r[e] = (int(n[e], es, u) << shift) as u64;
     }
-    cpu.regs.v[i.rd()] = r;
+    cpu.regs.v[i.rd()] = pack(&r, 2 * es, count);
 }
 
 #[cfg(test)]

@@ -517,3 +517,43 @@ mod fp_trap {
         }
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Rough cost per instruction, run by hand:
+    /// `cargo test --release -p armvm-cpu -- --ignored simd_timing --nocapture`.
+    #[test]
+    #[ignore]
+    fn simd_timing() {
+        let words: &[(&str, u32)] = &[
+            ("add x0, x1, x2 (base ISA)", 0x8b020020),
+            ("add v0.16b, v1.16b, v2.16b", 0x4e228420),
+            ("cmeq v0.16b, v1.16b, v2.16b", 0x6e228c20),
+            ("eor v0.16b, v1.16b, v2.16b", 0x6e221c20),
+            ("uminv b0, v1.16b", 0x6e31a820),
+            ("umaxp v0.16b, v1.16b, v2.16b", 0x6e22a420),
+            ("shrn v0.8b, v1.8h, #4", 0x0f0c8420),
+            ("sqadd v0.8h, v1.8h, v2.8h", 0x4e620c20),
+            ("dup v0.16b, w1", 0x4e010c20),
+            ("ld1 {v0.16b}, [x1]", 0x4c407020),
+            ("st1 {v0.16b, v1.16b}, [x1]", 0x4c00a020),
+            ("ld4 {v0.16b-v3.16b}, [x1]", 0x4c400020),
+            ("tbl v0.16b, {v1.16b}, v2.16b", 0x4e020020),
+        ];
+        let only = std::env::var("SIMD_TIMING_ONLY").unwrap_or_default();
+        for &(asm, w) in words.iter().filter(|(a, _)| a.contains(only.as_str())) {
+            let mut m = Machine::new(1);
+            m.set(X(1), buf(0x10));
+            let insn = decode(w);
+            let n = 2_000_000;
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                let _ = execute(&mut m.cpu, &mut m.mem, insn);
+            }
+            let ns = t.elapsed().as_nanos() as f64 / n as f64;
+            println!("{asm:36} {ns:6.1} ns");
+        }
+    }
+}

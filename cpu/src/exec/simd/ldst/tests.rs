@@ -162,6 +162,9 @@ fn faulting_load_changes_no_register() {
     // (instruction, base): the last elements lie past the end of RAM.
     let cases: &[(&str, u32, u64)] = &[
         ("ld1 {v0.16b, v1.16b}, [x1], #32", 0x4cdfa020, RAM_END - 24),
+        // Aligned and inside one (missing) page: the doubleword path.
+        ("ld1 {v0.16b, v1.16b}, [x1], #32", 0x4cdfa020, RAM_END),
+        ("ld2 {v0.8h, v1.8h}, [x1]", 0x4c408420, RAM_END + 0x40),
         (
             "ld4 {v0.4s, v1.4s, v2.4s, v3.4s}, [x1], x2",
             0x4cc20820,
@@ -193,15 +196,18 @@ fn faulting_load_changes_no_register() {
 /// been stored, which the architecture allows).
 #[test]
 fn faulting_store_does_not_write_back() {
-    let mut m = Machine::new(8);
-    m.set(X(1), (RAM_END - 16) as u128);
-    let before = m.cpu.regs.clone();
-    // st1 {v0.16b, v1.16b}, [x1], #32
-    let r = m.step(0x4c9fa020);
-    assert!(
-        matches!(r, Err(Exception::DataAbort { fault, .. }) if fault.write && fault.va == RAM_END)
-    );
-    assert!(m.cpu.regs == before);
+    // Element by element (crossing into the missing page), then as doublewords.
+    for base in [RAM_END - 16, RAM_END] {
+        let mut m = Machine::new(8);
+        m.set(X(1), base as u128);
+        let before = m.cpu.regs.clone();
+        // st1 {v0.16b, v1.16b}, [x1], #32
+        let r = m.step(0x4c9fa020);
+        assert!(
+            matches!(r, Err(Exception::DataAbort { fault, .. }) if fault.write && fault.va == RAM_END)
+        );
+        assert!(m.cpu.regs == before);
+    }
 }
 
 /// With SP as the base, a misaligned SP raises the SP alignment fault when
