@@ -306,8 +306,18 @@ mod bulk {
 
     /// Register overrides that keep a structure access inside the buffer.
     fn memory_sets(word: u32, rng: &mut Rng) -> Vec<(String, u64)> {
-        let size = (word >> 10) & 3;
-        let off = (rng.next() % 96) & !((1 << size) - 1) & !0x7;
+        // Element size: size (bits 11:10) for the multiple-structure and replicate
+        // forms, opcode<2:1> (bits 15:14, with size<0> telling S from D) otherwise.
+        let size = match (word >> 24 & 1, word >> 14 & 3) {
+            (0, _) | (_, 3) => (word >> 10) & 3,
+            (_, 2) => 2 + (word >> 10 & 1),
+            (_, s) => s,
+        };
+        // Half the bases doubleword-aligned, half only element-aligned.
+        let mut off = (rng.next() % 96) & !((1 << size) - 1);
+        if rng.next() & 1 == 0 {
+            off &= !7;
+        }
         let mut sets = Vec::new();
         let rn = (word >> 5) & 31;
         let base = BUF + off;
