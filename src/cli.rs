@@ -19,10 +19,15 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Program to run: an AArch64 ELF file (loaded at its physical addresses, started
-    /// at its entry point) or, with --load-addr, a raw image.
+    /// Kernel or program to run: an arm64 Linux Image (optionally gzip-compressed),
+    /// an AArch64 ELF file (loaded at its physical addresses, started at its entry
+    /// point) or, with --load-addr, a raw image.
     #[arg(long, value_name = "FILE")]
     pub kernel: PathBuf,
+
+    /// Initial ramdisk for a Linux kernel.
+    #[arg(long, value_name = "FILE")]
+    pub initrd: Option<PathBuf>,
 
     /// Load a raw (non-ELF) image at this physical address and start there.
     #[arg(long, value_name = "ADDR", value_parser = parse_u64)]
@@ -32,9 +37,37 @@ pub struct RunArgs {
     #[arg(short = 'm', long, value_name = "SIZE", default_value = "128M", value_parser = parse_size)]
     pub memory: u64,
 
-    /// Command line passed to the guest (semihosting SYS_GET_CMDLINE).
+    /// Kernel command line (FDT /chosen/bootargs; semihosting SYS_GET_CMDLINE).
     #[arg(long, value_name = "STRING", default_value = "")]
     pub append: String,
+
+    /// Number of vCPUs (started through PSCI CPU_ON, except the first).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub smp: usize,
+
+    /// Interrupt controller: GICv2 (up to 8 vCPUs) or GICv3.
+    #[arg(long, value_name = "2|3", default_value = "2", value_parser = ["2", "3"])]
+    pub gic: String,
+
+    /// Instruction the guest uses to call PSCI firmware.
+    #[arg(long, value_name = "hvc|smc", default_value = "hvc", value_parser = ["hvc", "smc"])]
+    pub psci_conduit: String,
+
+    /// Where the PL011 UART goes: stdio, file:PATH, or none.
+    #[arg(long, value_name = "TARGET", default_value = "stdio")]
+    pub serial: crate::console::SerialTarget,
+
+    /// Exit (status 3) instead of restarting when the guest asks for a reset.
+    #[arg(long)]
+    pub no_reboot: bool,
+
+    /// Write the generated device tree blob to FILE and exit.
+    #[arg(long, value_name = "FILE")]
+    pub dump_dtb: Option<PathBuf>,
+
+    /// Give the guest this device tree blob instead of the generated one.
+    #[arg(long, value_name = "FILE")]
+    pub dtb: Option<PathBuf>,
 
     /// Enable ARM semihosting (HLT #0xF000): console I/O, time and exit status.
     #[arg(long)]

@@ -1,6 +1,8 @@
 //! armvm: a full-system ARM emulator.
 
+mod board;
 mod cli;
+mod console;
 mod machine;
 mod trace;
 

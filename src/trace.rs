@@ -73,8 +73,8 @@ impl Tracer {
         s.limit.is_some_and(|l| s.written >= l)
     }
 
-    /// Writes the summary of exceptions taken and flushes.
-    pub fn finish(self, cpu: &Cpu) {
+    /// Writes the summary of exceptions taken by `cpu`.
+    pub fn summarize(&self, cpu: &Cpu) {
         let mut s = self.state.borrow_mut();
         let _ = writeln!(
             s.out,
@@ -101,7 +101,10 @@ impl Tracer {
         {
             let _ = writeln!(s.out, "# cpu{}: {name}: {n}", cpu.index);
         }
-        let _ = s.out.flush();
+    }
+
+    pub fn close(self) {
+        let _ = self.state.borrow_mut().out.flush();
     }
 }
 

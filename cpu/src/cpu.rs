@@ -1,7 +1,9 @@
 //! One vCPU: architectural state, its software TLBs and code cache, and the run loop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::decode::{decode, Insn};
 use crate::exception::{Exception, Fault, FaultKind, Interrupt};
@@ -25,6 +27,14 @@ pub trait Platform: PhysMemory {
     fn device_sysreg_write(&mut self, _cpu: usize, _key: u32, _value: u64) -> bool {
         false
     }
+    /// The current IRQ and FIQ lines of CPU `cpu`, asked when its
+    /// [`Cpu::interrupts_changed`] flag is set; `None` leaves them as they are.
+    fn interrupt_lines(&mut self, _cpu: usize) -> Option<(bool, bool)> {
+        None
+    }
+    /// The guest wrote a timer register of CPU `cpu`; these are the new output levels
+    /// of its virtual and physical timers.
+    fn timer_changed(&mut self, _cpu: usize, _virt: bool, _phys: bool) {}
 }
 
 /// Why [`Cpu::run`] returned. The PC already points past the instruction that
@@ -44,6 +54,51 @@ pub enum Exit {
     Smc(u16),
     /// A semihosting call (`HLT #0xF000`) with semihosting enabled.
     Semihosting,
+    /// A debugger breakpoint: the PC is AT the breakpoint, not yet executed.
+    Breakpoint,
+    /// A debugger watchpoint was hit by the instruction just executed.
+    Watchpoint(WatchHit),
+}
+
+/// What a watchpoint watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchKind {
+    Write,
+    Read,
+    Access,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watchpoint {
+    pub addr: u64,
+    pub len: u64,
+    pub kind: WatchKind,
+}
+
+/// A data access that hit a watchpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WatchHit {
+    /// The watchpoint that was hit.
+    pub watch: Watchpoint,
+    /// The first byte accessed inside the watched range.
+    pub addr: u64,
+    pub write: bool,
+}
+
+/// Debugger state of one vCPU. Breakpoints are by virtual address: blocks decoded
+/// from a page holding one check each PC against the set; other blocks are untouched.
+/// Watched pages take the memory slow path, which checks the watch ranges.
+#[derive(Default)]
+pub struct DebugState {
+    breakpoints: HashSet<u64>,
+    /// Number of breakpoints per virtual page.
+    breakpoint_pages: HashMap<u64, usize>,
+    watchpoints: Vec<Watchpoint>,
+    watch_hit: Option<WatchHit>,
+    /// Resume at this PC without stopping at its breakpoint (continuing from it).
+    pub skip_breakpoint_at: Option<u64>,
+    /// Take no interrupts (single-stepping with interrupts held off).
+    pub hold_interrupts: bool,
 }
 
 /// A memory access's kind, for permission checks and syndromes.
@@ -69,6 +124,8 @@ enum Kind {
 /// A pre-decoded basic block.
 pub struct Block {
     pub insns: Box<[Insn]>,
+    /// Decoded from a page with breakpoints: check each PC before executing it.
+    pub checks_breakpoints: bool,
 }
 
 /// Decoded blocks, keyed by physical address, with the pages they came from.
@@ -106,6 +163,37 @@ pub struct Monitor {
     pub value: u128,
 }
 
+impl DebugState {
+    fn watches_page(&self, page: u64) -> bool {
+        self.watchpoints
+            .iter()
+            .any(|w| w.addr < page + 0x1000 && w.addr.saturating_add(w.len) > page)
+    }
+
+    /// Records a hit if `va..va+len` overlaps a watchpoint of the access's kind.
+    fn check_watch(&mut self, va: u64, len: u64, write: bool) {
+        if self.watchpoints.is_empty() || self.watch_hit.is_some() {
+            return;
+        }
+        for w in &self.watchpoints {
+            let kind_matches = match w.kind {
+                WatchKind::Write => write,
+                WatchKind::Read => !write,
+                WatchKind::Access => true,
+            };
+            let end = w.addr.saturating_add(w.len);
+            if kind_matches && va < end && va.saturating_add(len) > w.addr {
+                self.watch_hit = Some(WatchHit {
+                    watch: *w,
+                    addr: va.max(w.addr),
+                    write,
+                });
+                return;
+            }
+        }
+    }
+}
+
 /// Longest block, in instructions.
 const MAX_BLOCK: usize = 64;
 
@@ -141,6 +229,11 @@ pub struct Cpu {
     pub interrupt_counts: [u64; 3],
     pub monitor: Option<Monitor>,
     pub event_register: bool,
+    /// Set (by the board, possibly from another thread) when the interrupt lines may
+    /// have changed; the CPU then asks [`Platform::interrupt_lines`] at the next
+    /// block boundary.
+    pub interrupts_changed: Arc<AtomicBool>,
+    pub debug: DebugState,
     tlb: [Tlb; 2],
     code: CodeCache,
     trace: Option<TraceHook>,
@@ -161,6 +254,8 @@ impl Cpu {
             interrupt_counts: [0; 3],
             monitor: None,
             event_register: false,
+            interrupts_changed: Arc::new(AtomicBool::new(false)),
+            debug: DebugState::default(),
             tlb: [Tlb::default(), Tlb::default()],
             code: CodeCache::default(),
             trace: None,
@@ -188,8 +283,22 @@ impl Cpu {
         self.code.clear();
     }
 
+    /// MPIDR_EL1: clusters of 16 CPUs (Aff1 = index / 16, Aff0 = index % 16), as on
+    /// QEMU's virt, so that GICv3 SGI target lists (16 bits of Aff0) reach every CPU.
     pub fn mpidr(&self) -> u64 {
-        (1 << 31) | (self.index as u64 & 0xff)
+        mpidr_of(self.index)
+    }
+
+    /// Refreshes the interrupt lines if the board flagged a change.
+    #[inline(always)]
+    pub fn refresh_interrupt_lines(&mut self, plat: &mut dyn Platform) {
+        if self.interrupts_changed.load(Ordering::Relaxed) {
+            self.interrupts_changed.store(false, Ordering::Relaxed);
+            if let Some((irq, fiq)) = plat.interrupt_lines(self.index) {
+                self.irq_line = irq;
+                self.fiq_line = fiq;
+            }
+        }
     }
 
     pub fn regime(&self) -> Regime {
@@ -228,12 +337,16 @@ impl Cpu {
     /// Runs until an exit, executing at most `budget` instructions.
     pub fn run(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
         let limit = self.icount.saturating_add(budget);
+        let mut skip_breakpoint = self.debug.skip_breakpoint_at.take();
         loop {
             if self.icount >= limit {
                 return Exit::BudgetSpent;
             }
-            if let Some(irq) = self.pending_interrupt() {
-                self.take_interrupt(irq);
+            self.refresh_interrupt_lines(plat);
+            if !self.debug.hold_interrupts {
+                if let Some(irq) = self.pending_interrupt() {
+                    self.take_interrupt(irq);
+                }
             }
             let block = match self.fetch_block(plat) {
                 Ok(b) => b,
@@ -245,6 +358,13 @@ impl Cpu {
             };
             for &insn in block.insns.iter() {
                 let pc = self.regs.pc;
+                if block.checks_breakpoints
+                    && self.debug.breakpoints.contains(&pc)
+                    && skip_breakpoint.take() != Some(pc)
+                {
+                    return Exit::Breakpoint;
+                }
+                skip_breakpoint = None;
                 let before = self.trace.is_some().then(|| self.regs.clone());
                 self.icount += 1;
                 let result = exec::execute(self, plat, insn);
@@ -265,6 +385,9 @@ impl Cpu {
                 }
                 if let Some(exit) = exit {
                     return exit;
+                }
+                if let Some(hit) = self.debug.watch_hit.take() {
+                    return Exit::Watchpoint(hit);
                 }
                 if self.regs.pc != pc.wrapping_add(4) || self.icount >= limit {
                     break;
@@ -320,8 +443,12 @@ impl Cpu {
             return Err(Exception::PcAlignment(pc));
         }
         let (host, pa) = self.translate_fetch(plat, pc)?;
+        let checks_breakpoints = !self.debug.breakpoint_pages.is_empty()
+            && self.debug.breakpoint_pages.contains_key(&(pc & !0xfff));
         if let Some(b) = self.code.blocks.get(&pa) {
-            return Ok(b.clone());
+            if b.checks_breakpoints == checks_breakpoints {
+                return Ok(b.clone());
+            }
         }
         let mut insns = Vec::new();
         let max = if self.trace.is_some() { 1 } else { MAX_BLOCK };
@@ -337,6 +464,7 @@ impl Cpu {
         }
         let block = Rc::new(Block {
             insns: insns.into_boxed_slice(),
+            checks_breakpoints,
         });
         let page = pa & !0xfff;
         let starts = self.code.pages.entry(page).or_default();
@@ -344,7 +472,9 @@ impl Cpu {
             self.tlb[0].protect_code_page(page);
             self.tlb[1].protect_code_page(page);
         }
-        starts.push(pa);
+        if !starts.contains(&pa) {
+            starts.push(pa);
+        }
         self.code.blocks.insert(pa, block.clone());
         Ok(block)
     }
@@ -407,9 +537,10 @@ impl Cpu {
         if let Some(host) = mem.ram_page(pa_page) {
             let code_page = self.code.is_code_page(pa_page);
             let tag = |ok: bool| if ok { page } else { crate::mmu::TAG_INVALID };
+            let watched = self.debug.watches_page(page);
             let e = &mut self.tlb[user as usize].entries[Tlb::index(va)];
-            e.tag_read = tag(perms.read);
-            e.tag_write = tag(perms.write && !code_page);
+            e.tag_read = tag(perms.read && !watched);
+            e.tag_write = tag(perms.write && !code_page && !watched);
             e.tag_exec = tag(perms.exec);
             e.addend = (host as usize).wrapping_sub(page as usize);
             e.pa_page = pa_page;
@@ -513,6 +644,7 @@ impl Cpu {
         if t.device && !aligned {
             return Err(Self::data_abort(va, FaultKind::Alignment, false, acc));
         }
+        self.debug.check_watch(va, size as u64, false);
         match mem.ram_page(t.pa) {
             // SAFETY: a valid RAM page, access within it.
             Some(page) => Ok(unsafe { host_load(page.add((t.pa & 0xfff) as usize), size) }),
@@ -581,6 +713,7 @@ impl Cpu {
         if t.device && !aligned {
             return Err(Self::data_abort(va, FaultKind::Alignment, true, acc));
         }
+        self.debug.check_watch(va, size as u64, true);
         let pa_page = t.pa & !0xfff;
         if self.code.is_code_page(pa_page) {
             self.code.invalidate_page(pa_page);
@@ -632,6 +765,40 @@ impl Cpu {
         self.probe_write(mem, va.wrapping_add(8), acc)?;
         self.write(mem, va, 8, value as u64, acc)?;
         self.write(mem, va.wrapping_add(8), 8, (value >> 64) as u64, acc)
+    }
+
+    // ---- Debugger support
+
+    pub fn add_breakpoint(&mut self, va: u64) {
+        if self.debug.breakpoints.insert(va) {
+            *self.debug.breakpoint_pages.entry(va & !0xfff).or_default() += 1;
+        }
+    }
+
+    pub fn remove_breakpoint(&mut self, va: u64) -> bool {
+        if !self.debug.breakpoints.remove(&va) {
+            return false;
+        }
+        let page = va & !0xfff;
+        if let Some(n) = self.debug.breakpoint_pages.get_mut(&page) {
+            *n -= 1;
+            if *n == 0 {
+                self.debug.breakpoint_pages.remove(&page);
+            }
+        }
+        true
+    }
+
+    pub fn add_watchpoint(&mut self, w: Watchpoint) {
+        self.debug.watchpoints.push(w);
+        // Cached translations of the page would bypass the check.
+        self.flush_tlb();
+    }
+
+    pub fn remove_watchpoint(&mut self, w: Watchpoint) -> bool {
+        let before = self.debug.watchpoints.len();
+        self.debug.watchpoints.retain(|x| *x != w);
+        before != self.debug.watchpoints.len()
     }
 
     // ---- Exceptions
@@ -745,6 +912,11 @@ impl Cpu {
     pub fn sysreg_name(key: u32) -> String {
         sysreg::name(key)
     }
+}
+
+/// The MPIDR_EL1 value of CPU `index` (see [`Cpu::mpidr`]).
+pub fn mpidr_of(index: usize) -> u64 {
+    (1 << 31) | (((index as u64 / 16) & 0xff) << 8) | (index as u64 % 16)
 }
 
 /// Loads `size` bytes, little-endian, from host memory.

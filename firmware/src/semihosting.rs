@@ -96,6 +96,11 @@ impl Semihosting {
         }
     }
 
+    /// Replaces the console input (a blocking read of one byte).
+    pub fn set_input(&mut self, stdin: Box<dyn FnMut() -> Option<u8>>) {
+        self.stdin = stdin;
+    }
+
     /// Services the call the vCPU just made; the result goes to X0.
     pub fn handle(&mut self, cpu: &mut Cpu, plat: &mut dyn Platform) -> Outcome {
         let start = *self.start_ticks.get_or_insert_with(|| plat.counter());

@@ -80,7 +80,7 @@ pub fn msr_imm(cpu: &mut Cpu, i: Insn) -> ExecResult {
 }
 
 /// HINT space: NOP, YIELD, WFE, WFI, SEV, SEVL; other hints execute as NOP.
-pub fn hint(cpu: &mut Cpu, i: Insn) -> ExecResult {
+pub fn hint(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
     match i.bits(11, 5) {
         2 => {
             if cpu.regs.el == 0 && cpu.sys.sctlr & sctlr::NTWE == 0 {
@@ -97,6 +97,7 @@ pub fn hint(cpu: &mut Cpu, i: Insn) -> ExecResult {
                 return Err(Exception::WfxTrap { wfe: false });
             }
             // A pending interrupt wakes WFI even when PSTATE masks it.
+            cpu.refresh_interrupt_lines(plat);
             if cpu.irq_line || cpu.fiq_line {
                 Ok(Flow::Next)
             } else {
