@@ -4,6 +4,7 @@
 
 pub mod bus;
 pub mod clock;
+pub mod gic;
 pub mod pl011;
 
 pub use bus::{Bus, MmioDevice};
