@@ -129,10 +129,12 @@ impl Gic {
 
     /// GICC_HPPIR / GICC_AHPPIR: the pending interrupt regardless of priority masking.
     fn gicc_hppir(&self, cpu: usize, alias: bool) -> u32 {
-        match self.cpus[cpu].hppi {
+        let c = &self.cpus[cpu];
+        match c.hppi {
             None => SPURIOUS,
+            Some(p) if !c.grp_en[p.group1 as usize] => SPURIOUS,
             Some(p) if alias && !p.group1 => SPURIOUS,
-            Some(p) if !alias && p.group1 && !self.cpus[cpu].ack_ctl => SPURIOUS_GROUP1,
+            Some(p) if !alias && p.group1 && !c.ack_ctl => SPURIOUS_GROUP1,
             Some(p) => self.iar_value(&p),
         }
     }

@@ -153,8 +153,9 @@ impl Gic {
     }
 
     fn icc_hppir(&self, cpu: usize, group1: bool) -> u64 {
-        match self.cpus[cpu].hppi {
-            Some(p) if p.group1 == group1 => p.intid as u64,
+        let c = &self.cpus[cpu];
+        match c.hppi {
+            Some(p) if p.group1 == group1 && c.grp_en[p.group1 as usize] => p.intid as u64,
             _ => SPURIOUS as u64,
         }
     }

@@ -25,8 +25,10 @@
 //!   CPU `n` has affinity 0.0.0.n, as `armvm_cpu::Cpu::mpidr` reports. A redistributor
 //!   whose `GICR_WAKER.ProcessorSleep` is 1 (the reset state) forwards no interrupt to
 //!   its CPU, so software must wake it as Linux and firmware do.
-//! - A pending interrupt is offered to a CPU only if its group is enabled in both the
-//!   distributor and that CPU interface; among equal priorities the lowest INTID wins.
+//! - Among pending interrupts of equal priority the lowest INTID wins. A group disabled
+//!   in the distributor hides its interrupts; a group disabled in a CPU interface does
+//!   not: if such an interrupt is the highest pending one, the CPU sees 1023 (spurious)
+//!   and no signal, as the GICC_HPPIR / ICC_HPPIR descriptions require.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -399,13 +401,15 @@ impl Gic {
     // ---- the CPU interface's view ----
 
     /// The highest-priority interrupt that is enabled, pending, not active, routed to
-    /// `cpu` and whose group is enabled in the distributor and in the CPU interface.
+    /// `cpu` and whose group is enabled in the distributor. If its group is disabled in
+    /// the CPU interface it is still the highest pending interrupt, but it is not
+    /// signalled and cannot be acknowledged (IHI 0069 GICC_HPPIR, ICC_HPPIR1_EL1).
     fn compute_hppi(&self, cpu: usize) -> Option<Pending> {
         let c = &self.cpus[cpu];
         if self.version == GicVersion::V3 && c.asleep {
             return None;
         }
-        let usable = |group1: bool| self.dist_en[group1 as usize] && c.grp_en[group1 as usize];
+        let usable = |group1: bool| self.dist_en[group1 as usize];
         let mut best: Option<Pending> = None;
         let mut offer = |intid: u32, irq: &IrqState, source: u8| {
             if best.is_none_or(|b| irq.priority < b.priority) {
@@ -468,9 +472,11 @@ impl Gic {
         self.running_priority(cpu).min(0xff) as u64
     }
 
-    /// Whether `p` passes the priority mask and preempts the running priority.
+    /// Whether `p`'s group is enabled in the CPU interface, `p` passes the priority mask
+    /// and preempts the running priority.
     fn can_signal(&self, cpu: usize, p: &Pending) -> bool {
-        p.priority < self.cpus[cpu].pmr
+        self.cpus[cpu].grp_en[p.group1 as usize]
+            && p.priority < self.cpus[cpu].pmr
             && ((p.priority & self.group_mask(cpu, p.group1)) as u32) < self.running_priority(cpu)
     }
 

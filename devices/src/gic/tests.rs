@@ -726,6 +726,29 @@ fn v3_group0_is_fiq_and_eoi_checks_group() {
 }
 
 #[test]
+fn v3_group_disabled_in_cpu_interface_still_hides_lower_priorities() {
+    let mut g = linux_v3(1);
+    let (g0, g1) = (SPI, SPI + 1);
+    enable_spi_v3(&mut g, g0, 0);
+    enable_spi_v3(&mut g, g1, 0);
+    let (off, b) = bit(g0);
+    g.dist_write(0, GICD_IGROUPR + off, 4, !b & 0xffff_ffff);
+    g.dist_write(0, GICD_IPRIORITYR + g0 as u64, 1, 0x80);
+    g.set_level(0, g0, true);
+    g.set_level(0, g1, true);
+    // Group 0 (priority 0x80) is highest but disabled at the CPU interface.
+    assert_eq!(lines(&g), [(false, false)]);
+    assert_eq!(g.sysreg_read(0, ICC_HPPIR0_EL1), Some(1023));
+    assert_eq!(g.sysreg_read(0, ICC_HPPIR1_EL1), Some(1023));
+    assert_eq!(iar1(&mut g, 0), 1023);
+    // Disabled in the distributor instead: hidden, Group 1 is delivered.
+    g.dist_write(0, GICD_CTLR, 4, 0b10);
+    assert_eq!(lines(&g), [(true, false)]);
+    assert_eq!(g.sysreg_read(0, ICC_HPPIR1_EL1), Some(g1 as u64));
+    assert_eq!(iar1(&mut g, 0), g1 as u64);
+}
+
+#[test]
 fn v3_sysreg_access_rules() {
     let mut g = Gic::new(GicVersion::V3, 1, 64);
     // (key, reset value) for the readable registers.
