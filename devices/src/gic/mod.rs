@@ -12,14 +12,16 @@
 //! Configuration choices (all allowed by the specifications):
 //! - No Security Extensions (GICv2) / a single Security state, `GICD_CTLR.DS == 1`
 //!   (GICv3): there is Group 0 and Group 1, nothing is Secure-only.
-//! - 5 bits of priority (32 levels), as QEMU: the low 3 bits of every priority field
+//! - 5 bits of priority (32 levels), as QEMU's GICv3 CPU interface: the low 3 bits of every priority field
 //!   (GICD/GICR_IPRIORITYR, GICC_PMR, ICC_PMR_EL1) are RAZ/WI; ICC_CTLR_EL1.PRIbits = 4;
 //!   the minimum binary points are 2 (Group 0 / GICC_BPR) and 3 (Group 1 / GICC_ABPR),
 //!   which are also their reset values. One 32-bit active-priority register per group
 //!   (GICC_APR0/GICC_NSAPR0, ICC_AP0R0/ICC_AP1R0); the others are RAZ/WI.
 //! - GICv2: at most 8 CPUs; SGI enable bits are RAO/WI (as GIC-400 and QEMU); PPIs
 //!   may be configured level or edge; the aliased Group 1 registers (GICC_ABPR,
-//!   GICC_AIAR, GICC_AEOIR, GICC_AHPPIR) are implemented.
+//!   GICC_AIAR, GICC_AEOIR, GICC_AHPPIR) are implemented. An SGI is pending per
+//!   source CPU but active per target CPU (as QEMU), so a second source's request waits
+//!   in the active-and-pending state until the first is deactivated.
 //! - GICv3: affinity routing only (`GICD_CTLR.ARE` RAO/WI, legacy mode unsupported), no
 //!   LPIs/ITS, range selectors (RSS) and 1-of-N SPI routing supported, at most 256 CPUs.
 //!   CPU `n` has affinity 0.0.0.n, as `armvm_cpu::Cpu::mpidr` reports. A redistributor
