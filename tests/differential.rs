@@ -83,7 +83,7 @@ fn random_case(group: &Group, dp_rows: &[&'static armvm_cpu::decode::a64::Encodi
         Kind::Ldst => gen::gen_ldst(&mut g, &group.rows, dp_rows),
         Kind::Excl => gen::gen_excl(&mut g, &group.rows),
         Kind::Atomic => gen::gen_atomic(&mut g, &group.rows),
-        Kind::Sys => gen::gen_sys(&mut g, &group.rows, dp_rows),
+        Kind::Sys => gen::gen_sys(&mut g, dp_rows),
         Kind::Fp | Kind::Simd => gen::gen_fp_simd(&mut g, &group.rows),
     }
     g.finish(group.name, format!("random #{i}"))

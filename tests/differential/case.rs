@@ -111,6 +111,8 @@ pub struct Pin {
     pub reg: usize,
     pub offset: i64,
     pub tag: u8,
+    /// `offset` is an absolute address (used to aim at unmapped or read-only memory).
+    pub absolute: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -129,7 +131,8 @@ impl Case {
     pub fn resolved_state(&self, scratch: u64) -> State {
         let mut s = self.state.clone();
         for p in &self.pins {
-            let mut v = scratch.wrapping_add(p.offset as u64);
+            let base = if p.absolute { 0 } else { scratch };
+            let mut v = base.wrapping_add(p.offset as u64);
             // Tag only addresses whose top byte is free, so that adding the
             // instruction's offset cannot carry into (or borrow from) the tag.
             if v >> 56 == 0 {
