@@ -78,7 +78,12 @@ fn row_op(s: &Sample) -> Option<Op> {
 /// the permitted ways (as qemu does).
 fn unpredictable_regs(s: &Sample) -> bool {
     let w = s.word;
-    let (rt, rn, rt2, rs) = (bits(w, 4, 0), bits(w, 9, 5), bits(w, 14, 10), bits(w, 20, 16));
+    let (rt, rn, rt2, rs) = (
+        bits(w, 4, 0),
+        bits(w, 9, 5),
+        bits(w, 14, 10),
+        bits(w, 20, 16),
+    );
     match row_op(s) {
         Some(Op::LdstPair) | Some(Op::LdstPairFp) => {
             let load = bits(w, 22, 22) == 1;
@@ -162,9 +167,9 @@ const CLASSES: &[Class] = &[
                 m,
                 &[
                     "sdot", "udot", "usdot", "sudot", "smmla", "ummla", "usmmla", "sqrdmlah",
-                    "sqrdmlsh", "fcmla", "fcadd", "fmlal", "fmlal2", "fmlsl", "fmlsl2",
-                    "fjcvtzs", "frint32x", "frint32z", "frint64x", "frint64z", "bfcvt",
-                    "bfcvtn", "bfcvtn2", "bfdot", "bfmmla", "bfmlalb", "bfmlalt",
+                    "sqrdmlsh", "fcmla", "fcadd", "fmlal", "fmlal2", "fmlsl", "fmlsl2", "fjcvtzs",
+                    "frint32x", "frint32z", "frint64x", "frint64z", "bfcvt", "bfcvtn", "bfcvtn2",
+                    "bfdot", "bfmmla", "bfmlalb", "bfmlalt",
                 ],
             )
         },
@@ -206,7 +211,12 @@ const CLASSES: &[Class] = &[
         name: "flagm",
         dir: Dir::CapstoneOnly,
         reason: "FEAT_FlagM/FlagM2 (RMIF, SETF8/16, CFINV, AXFLAG, XAFLAG): not implemented",
-        test: |s| is(&s.mnemonic, &["rmif", "setf8", "setf16", "cfinv", "axflag", "xaflag"]),
+        test: |s| {
+            is(
+                &s.mnemonic,
+                &["rmif", "setf8", "setf16", "cfinv", "axflag", "xaflag"],
+            )
+        },
     },
     Class {
         name: "mte",
@@ -216,8 +226,8 @@ const CLASSES: &[Class] = &[
             is(
                 &s.mnemonic,
                 &[
-                    "irg", "gmi", "subp", "subps", "addg", "subg", "stg", "stzg", "st2g",
-                    "stz2g", "stgp", "ldg", "ldgm", "stgm", "stzgm",
+                    "irg", "gmi", "subp", "subps", "addg", "subg", "stg", "stzg", "st2g", "stz2g",
+                    "stgp", "ldg", "ldgm", "stgm", "stzgm",
                 ],
             )
         },
@@ -233,8 +243,8 @@ const CLASSES: &[Class] = &[
                 m,
                 &[
                     "sb", "tstart", "tcommit", "ttest", "tcancel", "wfet", "wfit", "ld64b",
-                    "st64b", "st64bv", "st64bv0", "ctz", "smax", "smin", "umax", "umin",
-                    "cnt", "abs", "ldclrp", "ldsetp", "swpp", "rprfm", "sysp", "mrrs", "msrr",
+                    "st64b", "st64bv", "st64bv0", "ctz", "smax", "smin", "umax", "umin", "cnt",
+                    "abs", "ldclrp", "ldsetp", "swpp", "rprfm", "sysp", "mrrs", "msrr",
                 ],
             ) && !fp_simd_space(s.word)
                 || m.starts_with("bc.")
@@ -483,7 +493,10 @@ fn main() {
             Dir::ArmvmOnly => "armvm only",
         };
         if n > 0 {
-            println!("  {:<26} {side:<13} {n:>8}  e.g. {example:#010x}  ({})", c.name, c.reason);
+            println!(
+                "  {:<26} {side:<13} {n:>8}  e.g. {example:#010x}  ({})",
+                c.name, c.reason
+            );
         } else {
             println!("  {:<26} {side:<13} {n:>8}", c.name);
         }

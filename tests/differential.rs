@@ -10,7 +10,7 @@
 //!
 //! Environment:
 //! - `ARMVM_DIFF_SEED`: base seed (decimal or 0x-hex); default fixed, so CI is stable.
-//! - `ARMVM_DIFF_COUNT`: random cases per group (default 1500).
+//! - `ARMVM_DIFF_COUNT`: random cases per group (default 4000).
 //! - `ARMVM_DIFF_GROUP`: run only the named group(s), comma-separated.
 //! - `ARMVM_DIFF_CASE`: run only the case with this label (`random #12`, `directed #3`).
 //! - `ARMVM_DIFF_JOBS`: worker threads (default: available cores).
@@ -53,7 +53,7 @@ use report::Mismatch;
 use rng::Rng;
 
 const DEFAULT_SEED: u64 = 0x00c0_ffee_2024;
-const DEFAULT_COUNT: u64 = 1500;
+const DEFAULT_COUNT: u64 = 4000;
 /// Cases per executable: large enough to amortize qemu's start-up.
 const BATCH: usize = 400;
 
@@ -73,7 +73,13 @@ fn env_u64(name: &str) -> Option<u64> {
     }
 }
 
-fn random_case(group: &Group, dp_rows: &[&'static armvm_cpu::decode::a64::Encoding], seed: u64, gi: usize, i: u64) -> Case {
+fn random_case(
+    group: &Group,
+    dp_rows: &[&'static armvm_cpu::decode::a64::Encoding],
+    seed: u64,
+    gi: usize,
+    i: u64,
+) -> Case {
     let mut rng = Rng::derive(seed, gi as u64 + 1, i);
     let fp = matches!(group.kind, Kind::Fp | Kind::Simd);
     let mut g = Gen::new(&mut rng, fp);
@@ -140,9 +146,10 @@ impl Runner {
             };
             let n = a.len().min(q.len());
             if n == 0 {
-                tally
-                    .errors
-                    .push(format!("{}: no output from {}", slice[0].group, slice[0].label));
+                tally.errors.push(format!(
+                    "{}: no output from {}",
+                    slice[0].group, slice[0].label
+                ));
                 return;
             }
             for i in 0..n {
@@ -282,7 +289,10 @@ fn main() {
     let started = Instant::now();
     let dir = std::env::temp_dir();
     let queue = Mutex::new(jobs_list);
-    let tallies: Vec<Mutex<Tally>> = groups.iter().map(|_| Mutex::new(Tally::default())).collect();
+    let tallies: Vec<Mutex<Tally>> = groups
+        .iter()
+        .map(|_| Mutex::new(Tally::default()))
+        .collect();
     std::thread::scope(|s| {
         for w in 0..jobs {
             let queue = &queue;
@@ -357,7 +367,11 @@ fn main() {
             print!("{}", m.describe(seed));
         }
         if unknown.len() > show {
-            println!("  ... {} more mismatches in {}", unknown.len() - show, g.name);
+            println!(
+                "  ... {} more mismatches in {}",
+                unknown.len() - show,
+                g.name
+            );
         }
         if unknown.is_empty() && t.errors.is_empty() {
             passed += 1;
@@ -371,10 +385,7 @@ fn main() {
             k.value, k.mask, k.note
         );
     }
-    println!(
-        "differential: {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("differential: {:.1}s", started.elapsed().as_secs_f64());
     println!("differential: {passed} passed, {failed} failed");
     if failed > 0 {
         std::process::exit(1);

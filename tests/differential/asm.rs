@@ -30,15 +30,15 @@ pub fn mov32(rd: u32, v: u32) -> [u32; 2] {
 }
 /// LDR Xt, [Xn, #off] (unsigned offset, multiple of 8).
 pub fn ldr_x(rt: u32, rn: u32, off: u32) -> u32 {
-    debug_assert!(off % 8 == 0 && off / 8 < 4096);
+    debug_assert!(off.is_multiple_of(8) && off / 8 < 4096);
     0xf940_0000 | ((off / 8) << 10) | (rn << 5) | rt
 }
 pub fn str_x(rt: u32, rn: u32, off: u32) -> u32 {
-    debug_assert!(off % 8 == 0 && off / 8 < 4096);
+    debug_assert!(off.is_multiple_of(8) && off / 8 < 4096);
     0xf900_0000 | ((off / 8) << 10) | (rn << 5) | rt
 }
 fn pair(base: u32, rt: u32, rt2: u32, rn: u32, off: u32, scale: u32) -> u32 {
-    debug_assert!(off % scale == 0 && off / scale < 64);
+    debug_assert!(off.is_multiple_of(scale) && off / scale < 64);
     base | ((off / scale) << 15) | (rt2 << 10) | (rn << 5) | rt
 }
 /// LDP Xt, Xt2, [Xn, #off] (signed offset).
@@ -131,9 +131,13 @@ pub fn self_check() -> Result<(), String> {
             .ok()
             .and_then(|insns| {
                 insns.iter().next().map(|i| {
-                    format!("{} {}", i.mnemonic().unwrap_or(""), i.op_str().unwrap_or(""))
-                        .trim_end()
-                        .to_string()
+                    format!(
+                        "{} {}",
+                        i.mnemonic().unwrap_or(""),
+                        i.op_str().unwrap_or("")
+                    )
+                    .trim_end()
+                    .to_string()
                 })
             })
             .unwrap_or_default()
@@ -163,13 +167,18 @@ pub fn self_check() -> Result<(), String> {
         (ISB, "isb"),
         (SVC0, "svc #0"),
         (HVC0, "hvc #0"),
-        (and_clear_bits_29_28(2, 2), "and x2, x2, #0xffffffffcfffffff"),
+        (
+            and_clear_bits_29_28(2, 2),
+            "and x2, x2, #0xffffffffcfffffff",
+        ),
         (adr(5, 8), "adr x5, #0x1008"),
     ];
     for &(w, want) in cases {
         let got = dis(w);
         if got != want {
-            return Err(format!("encoder: {w:#010x} is \"{got}\", expected \"{want}\""));
+            return Err(format!(
+                "encoder: {w:#010x} is \"{got}\", expected \"{want}\""
+            ));
         }
     }
     Ok(())

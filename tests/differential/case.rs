@@ -24,7 +24,7 @@ pub const FPCR_MASK: u64 = 0x07c0_0000;
 /// FPSR bits: the AArch32 NZCV copy, QC, IDC and the cumulative exception flags.
 pub const FPSR_MASK: u64 = 0xf800_009f;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct State {
     pub x: [u64; 31],
     pub sp: u64,
@@ -33,20 +33,6 @@ pub struct State {
     pub fpsr: u64,
     pub tpidr: u64,
     pub v: [u128; 32],
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State {
-            x: [0; 31],
-            sp: 0,
-            nzcv: 0,
-            fpcr: 0,
-            fpsr: 0,
-            tpidr: 0,
-            v: [0; 32],
-        }
-    }
 }
 
 fn rd64(b: &[u8], off: usize) -> u64 {

@@ -207,7 +207,10 @@ fn dp_reg() -> Vec<D> {
         ("rev w", 0x5ac0_0820),
     ];
     for &(name, w) in one_op {
-        for &x in EDGE.iter().chain(&[1u64 << 31, 1 << 32, 0x00ff_0000_0000_0000]) {
+        for &x in EDGE
+            .iter()
+            .chain(&[1u64 << 31, 1 << 32, 0x00ff_0000_0000_0000])
+        {
             v.push(d(format!("{name} {x:#x}"), vec![w]).regs(&[(1, x)]));
         }
     }
@@ -470,4 +473,3 @@ fn simd() -> Vec<D> {
     v.push(d("st1 {v1.4s, v2.4s}, [x0]".into(), vec![0x4c00_a801]).pin(0, 200));
     v
 }
-

@@ -216,17 +216,17 @@ pub fn fp_bits(rng: &mut Rng, e: u32, m: u32) -> u64 {
     let frac = rng.next() & ((1u64 << m) - 1);
     let body = match rng.below(14) {
         0 => 0,
-        1 => emax << m,                                      // infinity
-        2 => (emax << m) | (1 << (m - 1)) | (frac >> 1),     // quiet NaN
-        3 => (emax << m) | ((frac >> 1).max(1)),             // signalling NaN
-        4 => frac.max(1),                                    // subnormal
-        5 => ((emax - 1) << m) | ((1u64 << m) - 1),          // largest normal
-        6 => 1 << m,                                         // smallest normal
-        7 => bias << m,                                      // 1.0
+        1 => emax << m,                                  // infinity
+        2 => (emax << m) | (1 << (m - 1)) | (frac >> 1), // quiet NaN
+        3 => (emax << m) | ((frac >> 1).max(1)),         // signalling NaN
+        4 => frac.max(1),                                // subnormal
+        5 => ((emax - 1) << m) | ((1u64 << m) - 1),      // largest normal
+        6 => 1 << m,                                     // smallest normal
+        7 => bias << m,                                  // 1.0
         8 => ((bias + rng.below(8)) << m) | (frac & !((1u64 << m.saturating_sub(3)) - 1)), // small numbers
         9 => ((bias + 31 + rng.below(3)) << m) | (frac & rng.next()), // near 2^32
         10 => ((bias + 62 + rng.below(3)) << m) | (frac & rng.next()), // near 2^64
-        11 => ((bias - 1) << m) | (1 << (m - 1)),            // 0.75: rounding ties nearby
+        11 => ((bias - 1) << m) | (1 << (m - 1)),                     // 0.75: rounding ties nearby
         _ => ((rng.below(emax.min(2 * bias + 1))) << m) | frac,
     };
     sign | body
@@ -271,11 +271,7 @@ impl<'r> Gen<'r> {
         state.sp = interesting_u64(rng);
         state.nzcv = rng.below(16) << 28;
         state.fpsr = rng.next() & FPSR_MASK;
-        state.fpcr = if fp {
-            rng.next() & FPCR_MASK
-        } else {
-            0
-        };
+        state.fpcr = if fp { rng.next() & FPCR_MASK } else { 0 };
         state.tpidr = interesting_u64(rng);
         for v in state.v.iter_mut() {
             *v = interesting_v(rng);
@@ -486,7 +482,9 @@ fn dp_insn(g: &mut Gen, rows: &[&'static Encoding], pool: &[u32], avoid_rd: &[us
             }
             // Rd=31 is SP for some forms: treat it as written either way.
             g.mark_written(rd);
-        } else if gpr_fields(row.op).is_empty() && !matches!(row.op, Op::CondCmpReg | Op::CondCmpImm) {
+        } else if gpr_fields(row.op).is_empty()
+            && !matches!(row.op, Op::CondCmpReg | Op::CondCmpImm)
+        {
             // An op this file knows no fields of: assume it writes bits 4:0.
             g.mark_written((w & 31) as usize);
         }
@@ -540,11 +538,7 @@ pub fn gen_branch(g: &mut Gen, branch_rows: &[&'static Encoding], dp_rows: &[&'s
         match row.op {
             Op::Br | Op::Blr | Op::Ret => {
                 let rn = field(w, 9, 5);
-                let rn = if rn == 31 {
-                    pool[0]
-                } else {
-                    rn
-                };
+                let rn = if rn == 31 { pool[0] } else { rn };
                 slots.push(Slot::Indirect(set_field(w, 9, 5, rn)));
             }
             Op::Cbz | Op::Tbz => {
@@ -575,7 +569,8 @@ pub fn gen_branch(g: &mut Gen, branch_rows: &[&'static Encoding], dp_rows: &[&'s
     }
     let len = words.len();
     // A direct branch must not land on an indirect branch past its ADR.
-    let landing_ok = |t: usize, fix: &[(usize, bool)]| !fix.iter().any(|&(j, ind)| ind && t == j + 1);
+    let landing_ok =
+        |t: usize, fix: &[(usize, bool)]| !fix.iter().any(|&(j, ind)| ind && t == j + 1);
     let fixes = fix.clone();
     for (i, indirect) in fix {
         if indirect {
@@ -821,7 +816,10 @@ pub fn gen_excl(g: &mut Gen, rows: &[&'static Encoding]) {
         if matches!(row.op, Op::LoadExcl | Op::LoadExclPair | Op::LoadAcquire) {
             w = set_field(w, 20, 16, 31);
         }
-        if matches!(row.op, Op::LoadExcl | Op::StoreExcl | Op::LoadAcquire | Op::StoreRelease) {
+        if matches!(
+            row.op,
+            Op::LoadExcl | Op::StoreExcl | Op::LoadAcquire | Op::StoreRelease
+        ) {
             w = set_field(w, 14, 10, 31);
         }
         if row.op == Op::StoreRelease {

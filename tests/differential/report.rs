@@ -37,7 +37,11 @@ pub fn disassemble(words: &[u32], addr: u64) -> Vec<String> {
                 .and_then(|cs| cs.disasm_count(&w.to_le_bytes(), a, 1).ok())
                 .and_then(|insns| {
                     insns.iter().next().map(|i| {
-                        format!("{} {}", i.mnemonic().unwrap_or("?"), i.op_str().unwrap_or(""))
+                        format!(
+                            "{} {}",
+                            i.mnemonic().unwrap_or("?"),
+                            i.op_str().unwrap_or("")
+                        )
                     })
                 })
                 .unwrap_or_else(|| "(capstone: undefined)".into());
@@ -86,7 +90,10 @@ pub fn record_diff(a: &[u8], q: &[u8]) -> Vec<String> {
         }
     }
     if ranges > 8 {
-        lines.push(format!("... and {} more differing scratch ranges", ranges - 8));
+        lines.push(format!(
+            "... and {} more differing scratch ranges",
+            ranges - 8
+        ));
     }
     lines
 }

@@ -12,7 +12,9 @@ impl Rng {
     /// how many numbers other items drew.
     pub fn derive(seed: u64, stream: u64, index: u64) -> Rng {
         let mut r = Rng(seed ^ stream.wrapping_mul(0xA24B_AED4_963E_E407));
-        r.0 ^= r.next().wrapping_add(index.wrapping_mul(0x9FB2_1C65_1E98_DF25));
+        r.0 ^= r
+            .next()
+            .wrapping_add(index.wrapping_mul(0x9FB2_1C65_1E98_DF25));
         r.next();
         r
     }
