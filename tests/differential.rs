@@ -154,7 +154,11 @@ impl Runner {
             }
             for i in 0..n {
                 if report::same(&a[i], &q[i]) {
-                    if matches!(a[i], Outcome::Fault { .. }) {
+                    let faulted = match &a[i] {
+                        Outcome::Fault { .. } => true,
+                        Outcome::Record(r) => report::fault_of(r).is_some(),
+                    };
+                    if faulted {
                         tally.both_faulted += 1;
                     }
                     continue;

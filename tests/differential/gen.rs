@@ -260,6 +260,7 @@ pub struct Gen<'r> {
     pinned: [bool; 32],
     written: [bool; 32],
     reserved: [bool; 32],
+    last_target: Option<usize>,
 }
 
 impl<'r> Gen<'r> {
@@ -286,6 +287,7 @@ impl<'r> Gen<'r> {
             pinned: [false; 32],
             written: [false; 32],
             reserved: [false; 32],
+            last_target: None,
         }
     }
 
@@ -337,12 +339,19 @@ impl<'r> Gen<'r> {
     /// A scratch offset for an access of `bytes` aligned to `align`; unaligned
     /// accesses cross the page boundary in the middle of the scratch area now and then.
     pub fn target(&mut self, bytes: usize, align: usize) -> usize {
-        if align < bytes && bytes > 1 && self.rng.chance(1, 4) {
+        let t = if self.last_target.is_some() && self.rng.chance(1, 3) {
+            // Near the previous access, so that accesses of different sizes overlap.
+            let near = self.last_target.unwrap_or(0) as i64 + self.rng.range(-8, 8);
+            (near.clamp(0, (SCRATCH_SIZE - bytes) as i64) as usize) & !(align - 1)
+        } else if align < bytes && bytes > 1 && self.rng.chance(1, 4) {
             let back = self.rng.range(1, bytes as i64 - 1) as usize;
-            return (SCRATCH_SIZE / 2 - back) & !(align - 1);
-        }
-        let t = self.rng.below((SCRATCH_SIZE - bytes + 1) as u64) as usize;
-        t & !(align - 1)
+            (SCRATCH_SIZE / 2 - back) & !(align - 1)
+        } else {
+            let t = self.rng.below((SCRATCH_SIZE - bytes + 1) as u64) as usize;
+            t & !(align - 1)
+        };
+        self.last_target = Some(t);
+        t
     }
 
     /// Pins register `r` so that `r + delta` is scratch offset `t`.

@@ -6,7 +6,8 @@
 //! unaligned accesses are allowed as on Normal memory. The CPU starts at EL0 at the
 //! ELF entry. Every vector of VBAR_EL1 holds `HVC #0`, so any exception from EL0
 //! comes back to this file as `Exit::Hvc`: an SVC is a system call (`write` and
-//! `exit` are emulated), anything else is reported as the signal Linux would send.
+//! `exit` are emulated), anything else is handled as the guest's signal handler
+//! handles the signal Linux would send (see `elf.rs`).
 
 use armvm_cpu::memory::BusError;
 use armvm_cpu::sysreg::sctlr;
@@ -14,7 +15,10 @@ use armvm_cpu::{Cpu, Exit, PhysMemory, Platform, Ram};
 
 use crate::asm::HVC0;
 use crate::case::Outcome;
-use crate::elf::{Image, CODE_BASE, DATA_BASE, RECORD_LEN, SYS_EXIT, SYS_WRITE};
+use crate::elf::{
+    Image, CODE_BASE, DATA_BASE, OFF_RESUME, OFF_SIGADDR, OFF_SIGNAL, OUT_OFF, RECORD_LEN,
+    SYS_EXIT, SYS_RT_SIGACTION, SYS_SIGALTSTACK, SYS_WRITE,
+};
 
 const RAM_SIZE: u64 = 64 << 20;
 /// Translation tables are allocated from here.
@@ -89,8 +93,8 @@ fn map_page(b: &mut Board, next_table: &mut u64, va: u64, attrs: u64) {
     b.write64(slot, (va & !0xfff) | attrs | AF | SH_INNER | VALID_TABLE);
 }
 
-/// What a run produced: one outcome per case run, ending at the first fault; or a
-/// harness error (hang, unexpected system call).
+/// What a run produced: one record per case; or a harness error (hang, unexpected
+/// system call).
 pub fn run(img: &Image, n_cases: usize) -> Result<Vec<Outcome>, String> {
     let ram = Ram::new(0, RAM_SIZE).map_err(|e| format!("armvm RAM: {e}"))?;
     let mut b = Board { ram };
@@ -174,22 +178,39 @@ pub fn run(img: &Image, n_cases: usize) -> Result<Vec<Outcome>, String> {
         let esr = cpu.sys.esr;
         let ec = (esr >> 26) & 0x3f;
         if ec != 0x15 {
+            // What the guest's signal handler does under qemu: note the signal and
+            // the fault address in the case's output block, write the record, and
+            // resume at the next case.
             let iss = esr & 0x1ff_ffff;
-            let signal = match ec {
-                0x24 | 0x25 if iss & 0x3f == 0x21 => 7, // alignment fault
-                0x20 | 0x21 | 0x24 | 0x25 => 11,
-                0x22 | 0x26 => 7,
-                0x3c => 5,
-                _ => 4,
+            let (signal, addr) = match ec {
+                0x24 | 0x25 if iss & 0x3f == 0x21 => (7, cpu.sys.far), // alignment
+                0x20 | 0x21 | 0x24 | 0x25 => (11, cpu.sys.far),
+                0x22 => (7, cpu.sys.far),
+                0x26 => (7, cpu.sys.elr),
+                0x3c => (5, cpu.sys.elr),
+                _ => (4, cpu.sys.elr),
             };
-            out.push(Outcome::Fault {
-                signal,
-                detail: format!(
-                    "armvm: exception class {ec:#x}, ISS {iss:#x}, at pc {:#x}, FAR {:#x}",
-                    cpu.sys.elr, cpu.sys.far
-                ),
-            });
-            return Ok(out);
+            // Linux reports fault addresses without the TBI tag (bits 63:56 of a
+            // lower-half address), and so does qemu.
+            let addr = if matches!(signal, 7 | 11) && addr & (1 << 55) == 0 {
+                addr & 0x00ff_ffff_ffff_ffff
+            } else {
+                addr
+            };
+            let state = b.read64(img.current);
+            let out_block = state + OUT_OFF;
+            b.write64(out_block + OFF_SIGNAL as u64, signal);
+            b.write64(out_block + OFF_SIGADDR as u64, addr);
+            let bytes = b.ram.slice(out_block, RECORD_LEN).ok_or_else(|| {
+                format!(
+                    "armvm: fault in a case with no state block (pc {:#x})",
+                    cpu.sys.elr
+                )
+            })?;
+            out.push(Outcome::Record(bytes.to_vec()));
+            cpu.sys.elr = b.read64(state + OFF_RESUME);
+            cpu.exception_return();
+            continue;
         }
         let x = &cpu.regs.x;
         match x[8] {
@@ -206,6 +227,8 @@ pub fn run(img: &Image, n_cases: usize) -> Result<Vec<Outcome>, String> {
                 cpu.regs.x[0] = len as u64;
             }
             SYS_EXIT => return Ok(out),
+            // The handler set-up: nothing to do here, faults are handled above.
+            SYS_SIGALTSTACK | SYS_RT_SIGACTION => cpu.regs.x[0] = 0,
             nr => return Err(format!("armvm: unexpected system call {nr}")),
         }
         cpu.exception_return();

@@ -5,8 +5,7 @@ use std::fmt::Write;
 use capstone::prelude::*;
 
 use crate::case::*;
-use crate::elf::OUT_OFF;
-use crate::elf::SCRATCH_OFF;
+use crate::elf::{OFF_SIGADDR, OFF_SIGNAL, OUT_OFF, SCRATCH_OFF};
 
 pub struct Mismatch {
     pub case: Case,
@@ -98,6 +97,23 @@ pub fn record_diff(a: &[u8], q: &[u8]) -> Vec<String> {
     lines
 }
 
+/// The signal and `si_addr` of a record whose case faulted.
+pub fn fault_of(rec: &[u8]) -> Option<(u64, u64)> {
+    let rd = |off: usize| u64::from_le_bytes(rec[off..off + 8].try_into().unwrap());
+    let sig = rd(OFF_SIGNAL);
+    (sig != 0).then(|| (sig, rd(OFF_SIGADDR)))
+}
+
+fn record_line(who: &str, rec: &[u8]) -> String {
+    match fault_of(rec) {
+        Some((sig, addr)) => format!(
+            "{who}: {} (signal {sig}), si_addr {addr:#x}",
+            signal_name(sig as i32)
+        ),
+        None => format!("{who}: completed"),
+    }
+}
+
 /// Whether two outcomes agree.
 pub fn same(a: &Outcome, q: &Outcome) -> bool {
     match (a, q) {
@@ -180,6 +196,10 @@ impl Mismatch {
         }
         match (&self.armvm, &self.qemu) {
             (Outcome::Record(a), Outcome::Record(q)) => {
+                if fault_of(a).is_some() || fault_of(q).is_some() {
+                    let _ = writeln!(s, "  {}", record_line("armvm", a));
+                    let _ = writeln!(s, "  {}", record_line("qemu", q));
+                }
                 let _ = writeln!(s, "  differences:");
                 for l in record_diff(a, q) {
                     let _ = writeln!(s, "    {l}");
