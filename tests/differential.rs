@@ -95,6 +95,12 @@ fn random_case(
     g.finish(group.name, format!("random #{i}"))
 }
 
+/// A batch to run: directed cases, or random cases `start..end` of a group.
+enum Job {
+    Cases(usize, Vec<Case>),
+    Random(usize, u64, u64),
+}
+
 #[derive(Default)]
 struct Tally {
     cases: usize,
@@ -244,10 +250,15 @@ fn main() {
         println!("note: no generator covers base-table row \"{t}\"");
     }
 
-    // Generate every case up front; each batch is one job.
-    let mut jobs_list: Vec<(usize, Vec<Case>)> = Vec::new();
+    // Directed cases are generated here; random ones by the workers, batch by batch,
+    // so that millions of cases need no memory up front.
+    let mut jobs_list: Vec<Job> = Vec::new();
     let mut notes: Vec<Vec<String>> = vec![Vec::new(); groups.len()];
     let mut skipped = vec![false; groups.len()];
+    let wanted = |label: &str| match &only_case {
+        Some(l) => label == l || label.starts_with(&format!("{l}:")),
+        None => true,
+    };
     for (gi, g) in groups.iter().enumerate() {
         if let Some(only) = &only_groups {
             if !only.iter().any(|o| o == g.name) {
@@ -281,14 +292,33 @@ fn main() {
                 ));
             }
         }
-        cases.extend((0..count).map(|i| random_case(g, &dp_rows, seed, gi, i)));
-        if let Some(label) = &only_case {
-            cases.retain(|c| c.label == *label || c.label.starts_with(&format!("{label}:")));
-        }
+        cases.retain(|c| wanted(&c.label));
         for chunk in cases.chunks(BATCH) {
-            jobs_list.push((gi, chunk.to_vec()));
+            jobs_list.push(Job::Cases(gi, chunk.to_vec()));
+        }
+        let random: Vec<u64> = match &only_case {
+            Some(l) => l
+                .strip_prefix("random #")
+                .and_then(|n| n.parse().ok())
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        };
+        if only_case.is_some() {
+            for i in random {
+                jobs_list.push(Job::Random(gi, i, i + 1));
+            }
+        } else {
+            let mut start = 0;
+            while start < count {
+                let end = (start + BATCH as u64).min(count);
+                jobs_list.push(Job::Random(gi, start, end));
+                start = end;
+            }
         }
     }
+    // Run the random batches in order (the queue pops from the end).
+    jobs_list.reverse();
 
     let started = Instant::now();
     let dir = std::env::temp_dir();
@@ -301,6 +331,7 @@ fn main() {
         for w in 0..jobs {
             let queue = &queue;
             let tallies = &tallies;
+            let (groups, dp_rows) = (&groups, &dp_rows);
             let runner = Runner {
                 qemu: qemu.clone(),
                 dir: dir.clone(),
@@ -312,7 +343,16 @@ fn main() {
                     .join(format!("armvm-diff-{}-{w}.elf", std::process::id()));
                 loop {
                     let job = queue.lock().unwrap().pop();
-                    let Some((gi, cases)) = job else { break };
+                    let (gi, cases) = match job {
+                        None => break,
+                        Some(Job::Cases(gi, cases)) => (gi, cases),
+                        Some(Job::Random(gi, start, end)) => (
+                            gi,
+                            (start..end)
+                                .map(|i| random_case(&groups[gi], &dp_rows, seed, gi, i))
+                                .collect(),
+                        ),
+                    };
                     let mut t = Tally::default();
                     runner.run_batch(&file, &cases, &mut t);
                     let mut total = tallies[gi].lock().unwrap();
