@@ -209,7 +209,22 @@ impl Runner {
     }
 }
 
+/// Cooperates with test runners: `--list` names this one test, and a name filter
+/// that does not match it skips the run (as libtest would).
+fn skipped_by_args(name: &str) -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        println!("{name}: test");
+        return true;
+    }
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str()))
+}
+
 fn main() {
+    if skipped_by_args("differential") {
+        return;
+    }
     let seed = env_u64("ARMVM_DIFF_SEED").unwrap_or(DEFAULT_SEED);
     let count = env_u64("ARMVM_DIFF_COUNT").unwrap_or(DEFAULT_COUNT);
     let show = env_u64("ARMVM_DIFF_SHOW").unwrap_or(5) as usize;

@@ -15,7 +15,8 @@ pub const QEMU_CPU: &str = "cortex-a76";
 /// `qemu-aarch64` from `ARMVM_QEMU_AARCH64` or the PATH.
 pub fn find() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("ARMVM_QEMU_AARCH64") {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
     }
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
