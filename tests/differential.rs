@@ -364,7 +364,7 @@ fn main() {
                         Some(Job::Random(gi, start, end)) => (
                             gi,
                             (start..end)
-                                .map(|i| random_case(&groups[gi], &dp_rows, seed, gi, i))
+                                .map(|i| random_case(&groups[gi], dp_rows, seed, gi, i))
                                 .collect(),
                         ),
                     };
