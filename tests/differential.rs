@@ -47,6 +47,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use armvm_cpu::decode::a64::Encoding;
 use case::{Case, Outcome};
 use gen::{Gen, Group, Kind};
 use report::Mismatch;
@@ -73,23 +74,43 @@ fn env_u64(name: &str) -> Option<u64> {
     }
 }
 
-fn random_case(
-    group: &Group,
-    dp_rows: &[&'static armvm_cpu::decode::a64::Encoding],
-    seed: u64,
-    gi: usize,
-    i: u64,
-) -> Case {
+/// Rows of several groups, for generators that mix instruction kinds.
+struct RowSets {
+    dp: Vec<&'static Encoding>,
+    ldst: Vec<&'static Encoding>,
+    atomic: Vec<&'static Encoding>,
+}
+
+impl RowSets {
+    fn new(groups: &[Group]) -> RowSets {
+        let rows = |kinds: &[Kind]| -> Vec<&'static Encoding> {
+            groups
+                .iter()
+                .filter(|g| kinds.contains(&g.kind))
+                .flat_map(|g| g.rows.iter().copied())
+                .collect()
+        };
+        RowSets {
+            dp: rows(&[Kind::DpImm, Kind::DpReg]),
+            ldst: rows(&[Kind::Ldst]),
+            atomic: rows(&[Kind::Atomic]),
+        }
+    }
+}
+
+fn random_case(group: &Group, sets: &RowSets, seed: u64, gi: usize, i: u64) -> Case {
     let mut rng = Rng::derive(seed, gi as u64 + 1, i);
     let fp = matches!(group.kind, Kind::Fp | Kind::Simd);
     let mut g = Gen::new(&mut rng, fp);
+    let dp = &sets.dp;
     match group.kind {
         Kind::DpImm | Kind::DpReg => gen::gen_dp(&mut g, &group.rows),
-        Kind::Branch => gen::gen_branch(&mut g, &group.rows, dp_rows),
-        Kind::Ldst => gen::gen_ldst(&mut g, &group.rows, dp_rows),
+        Kind::Branch => gen::gen_branch(&mut g, &group.rows, dp),
+        Kind::Ldst => gen::gen_ldst(&mut g, &group.rows, dp),
         Kind::Excl => gen::gen_excl(&mut g, &group.rows),
         Kind::Atomic => gen::gen_atomic(&mut g, &group.rows),
-        Kind::Sys => gen::gen_sys(&mut g, dp_rows),
+        Kind::Sys => gen::gen_sys(&mut g, dp),
+        Kind::Mixed => gen::gen_mixed(&mut g, dp, &sets.ldst, &sets.atomic),
         Kind::Fp | Kind::Simd => gen::gen_fp_simd(&mut g, &group.rows),
     }
     g.finish(group.name, format!("random #{i}"))
@@ -256,11 +277,7 @@ fn main() {
     );
 
     let groups = gen::groups();
-    let dp_rows: Vec<_> = groups
-        .iter()
-        .filter(|g| matches!(g.kind, Kind::DpImm | Kind::DpReg))
-        .flat_map(|g| g.rows.iter().copied())
-        .collect();
+    let sets = RowSets::new(&groups);
     for t in gen::untested_rows() {
         println!("note: no generator covers base-table row \"{t}\"");
     }
@@ -346,7 +363,7 @@ fn main() {
         for w in 0..jobs {
             let queue = &queue;
             let tallies = &tallies;
-            let (groups, dp_rows) = (&groups, &dp_rows);
+            let (groups, sets) = (&groups, &sets);
             let runner = Runner {
                 qemu: qemu.clone(),
                 dir: dir.clone(),
@@ -364,7 +381,7 @@ fn main() {
                         Some(Job::Random(gi, start, end)) => (
                             gi,
                             (start..end)
-                                .map(|i| random_case(&groups[gi], dp_rows, seed, gi, i))
+                                .map(|i| random_case(&groups[gi], sets, seed, gi, i))
                                 .collect(),
                         ),
                     };

@@ -69,6 +69,7 @@ pub fn cases(kind: Kind, group: &'static str, seed: u64) -> Vec<Case> {
         Kind::Excl => excl(),
         Kind::Atomic => atomic(),
         Kind::Sys => sys_cases(),
+        Kind::Mixed => Vec::new(),
         Kind::Fp => fp(),
         Kind::Simd => simd(),
     };

@@ -29,6 +29,8 @@ pub enum Kind {
     Excl,
     Atomic,
     Sys,
+    /// Data processing, loads/stores and atomics in one sequence.
+    Mixed,
     Fp,
     Simd,
 }
@@ -47,6 +49,7 @@ pub const KINDS: &[(Kind, &str)] = &[
     (Kind::Excl, "excl"),
     (Kind::Atomic, "atomic"),
     (Kind::Sys, "sys"),
+    (Kind::Mixed, "mixed"),
     (Kind::Fp, "fp"),
     (Kind::Simd, "simd"),
 ];
@@ -110,6 +113,17 @@ pub fn groups() -> Vec<Group> {
             gs[slot(k)].rows.push(e);
         }
     }
+    let mixed: Vec<&'static Encoding> = gs
+        .iter()
+        .filter(|g| {
+            matches!(
+                g.kind,
+                Kind::DpImm | Kind::DpReg | Kind::Ldst | Kind::Atomic
+            )
+        })
+        .flat_map(|g| g.rows.iter().copied())
+        .collect();
+    gs[slot(Kind::Mixed)].rows = mixed;
     gs[slot(Kind::Fp)].rows.extend(a64_fp::FP.iter());
     gs[slot(Kind::Simd)].rows.extend(a64_simd::SIMD.iter());
     gs
@@ -955,68 +969,107 @@ pub fn gen_atomic(g: &mut Gen, rows: &[&'static Encoding]) {
     while done < n && tries < 200 {
         tries += 1;
         let row = *g.rng.pick(rows);
-        let Some(mut w) = random_word(g.rng, row) else {
+        let Some(w) = random_word(g.rng, row) else {
             continue;
         };
-        let rn = field(w, 9, 5) as usize;
-        match row.op {
-            Op::Cas | Op::Atomic => {
-                let bytes = 1usize << field(w, 31, 30);
-                let r = g.choose(rn, &[], true);
-                let t = g.target_aligned(bytes);
-                g.pin(r, t, 0);
-                w = set_field(w, 9, 5, r as u32);
-                let rs = field(w, 20, 16) as usize;
-                // Often make the comparison (CAS) or the operand (LD<op>) equal the
-                // memory value; the unused upper bits stay random.
-                if rs != 31 && g.rng.chance(1, 2) {
-                    let rs = g.choose(rs, &[r], false);
-                    let mask = if bytes == 8 {
-                        u64::MAX
-                    } else {
-                        (1u64 << (8 * bytes)) - 1
-                    };
-                    let v = (g.rng.next() & !mask) | scratch_value(g, t, bytes);
-                    g.set(rs, v);
-                    w = set_field(w, 20, 16, rs as u32);
-                }
-                let rt = (w & 31) as usize;
-                if row.op == Op::Cas {
-                    g.mark_written(field(w, 20, 16) as usize);
-                } else if rt != 31 {
-                    g.mark_written(rt);
-                }
-            }
-            Op::Casp => {
-                let elem = if field(w, 30, 30) == 1 { 8 } else { 4 };
-                let r = g.choose(rn, &[], true);
-                let t = g.target_aligned(2 * elem);
-                g.pin(r, t, 0);
-                w = set_field(w, 9, 5, r as u32);
-                if g.rng.chance(1, 2) {
-                    // An even pair of free registers holding the memory value.
-                    let start = 2 * g.rng.below(15) as usize;
-                    let pair = (0..15)
-                        .map(|k| (start + 2 * k) % 30)
-                        .find(|&p| g.free(p) && g.free(p + 1) && p != r && p + 1 != r);
-                    if let Some(p) = pair {
-                        let mask = if elem == 8 { u64::MAX } else { 0xffff_ffff };
-                        let lo = (g.rng.next() & !mask) | scratch_value(g, t, elem);
-                        let hi = (g.rng.next() & !mask) | scratch_value(g, t + elem, elem);
-                        g.set(p, lo);
-                        g.set(p + 1, hi);
-                        w = set_field(w, 20, 16, p as u32);
-                    }
-                }
-                let rs = field(w, 20, 16) as usize;
-                g.mark_written(rs);
-                if rs + 1 < 31 {
-                    g.mark_written(rs + 1);
-                }
-            }
-            _ => continue,
+        if let Some(w) = constrain_atomic(g, row, w) {
+            g.push(w);
+            done += 1;
         }
-        if decodes_to(w, row) {
+    }
+}
+
+/// Constrains one CAS, CASP or LD<op>/SWP word; `None` to draw again.
+pub fn constrain_atomic(g: &mut Gen, row: &'static Encoding, w: u32) -> Option<u32> {
+    let mut w = w;
+    let rn = field(w, 9, 5) as usize;
+    match row.op {
+        Op::Cas | Op::Atomic => {
+            let bytes = 1usize << field(w, 31, 30);
+            let r = g.choose(rn, &[], true);
+            let t = g.target_aligned(bytes);
+            g.pin(r, t, 0);
+            w = set_field(w, 9, 5, r as u32);
+            let rs = field(w, 20, 16) as usize;
+            // Often make the comparison (CAS) or the operand (LD<op>) equal the
+            // memory value; the unused upper bits stay random.
+            if rs != 31 && g.rng.chance(1, 2) {
+                let rs = g.choose(rs, &[r], false);
+                let mask = if bytes == 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (8 * bytes)) - 1
+                };
+                let v = (g.rng.next() & !mask) | scratch_value(g, t, bytes);
+                g.set(rs, v);
+                w = set_field(w, 20, 16, rs as u32);
+            }
+            let rt = (w & 31) as usize;
+            if row.op == Op::Cas {
+                g.mark_written(field(w, 20, 16) as usize);
+            } else if rt != 31 {
+                g.mark_written(rt);
+            }
+        }
+        Op::Casp => {
+            let elem = if field(w, 30, 30) == 1 { 8 } else { 4 };
+            let r = g.choose(rn, &[], true);
+            let t = g.target_aligned(2 * elem);
+            g.pin(r, t, 0);
+            w = set_field(w, 9, 5, r as u32);
+            if g.rng.chance(1, 2) {
+                // An even pair of free registers holding the memory value.
+                let start = 2 * g.rng.below(15) as usize;
+                let pair = (0..15)
+                    .map(|k| (start + 2 * k) % 30)
+                    .find(|&p| g.free(p) && g.free(p + 1) && p != r && p + 1 != r);
+                if let Some(p) = pair {
+                    let mask = if elem == 8 { u64::MAX } else { 0xffff_ffff };
+                    let lo = (g.rng.next() & !mask) | scratch_value(g, t, elem);
+                    let hi = (g.rng.next() & !mask) | scratch_value(g, t + elem, elem);
+                    g.set(p, lo);
+                    g.set(p + 1, hi);
+                    w = set_field(w, 20, 16, p as u32);
+                }
+            }
+            let rs = field(w, 20, 16) as usize;
+            g.mark_written(rs);
+            if rs + 1 < 31 {
+                g.mark_written(rs + 1);
+            }
+        }
+        _ => return None,
+    }
+    decodes_to(w, row).then_some(w)
+}
+
+// ---- Mixed sequences
+
+/// Data processing, loads/stores and atomics interleaved in one sequence.
+pub fn gen_mixed(
+    g: &mut Gen,
+    dp_rows: &[&'static Encoding],
+    ldst_rows: &[&'static Encoding],
+    atomic_rows: &[&'static Encoding],
+) {
+    let pool = reg_pool(g.rng);
+    let n = g.rng.range(2, 8);
+    let mut done = 0;
+    let mut tries = 0;
+    while done < n && tries < 200 {
+        tries += 1;
+        let w = match g.rng.below(20) {
+            0..=7 => Some(dp_insn(g, dp_rows, &pool, &[])),
+            8..=16 => {
+                let row = *g.rng.pick(ldst_rows);
+                random_word(g.rng, row).and_then(|w| constrain_ldst(g, row, w))
+            }
+            _ => {
+                let row = *g.rng.pick(atomic_rows);
+                random_word(g.rng, row).and_then(|w| constrain_atomic(g, row, w))
+            }
+        };
+        if let Some(w) = w {
             g.push(w);
             done += 1;
         }
