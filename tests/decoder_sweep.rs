@@ -122,10 +122,8 @@ fn unpredictable_regs(s: &Sample) -> bool {
                 r = with_field(r, 5, other_reg(&[rt, rt2]));
             }
         }
-        Some(Op::LdstImm9) => {
-            if matches!(bits(w, 11, 10), 0b01 | 0b11) && rn != 31 && rn == rt {
-                r = with_field(r, 5, other_reg(&[rt]));
-            }
+        Some(Op::LdstImm9) if matches!(bits(w, 11, 10), 0b01 | 0b11) && rn != 31 && rn == rt => {
+            r = with_field(r, 5, other_reg(&[rt]));
         }
         Some(Op::LoadExclPair) if rt == rt2 => r = with_field(r, 10, other_reg(&[rt, rn])),
         Some(Op::StoreExcl) | Some(Op::StoreExclPair) => {

@@ -44,6 +44,7 @@ mod rng;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -354,6 +355,9 @@ fn main() {
 
     let started = Instant::now();
     let dir = std::env::temp_dir();
+    let total_jobs = jobs_list.len();
+    let finished = AtomicUsize::new(0);
+    let last_report = Mutex::new(Instant::now());
     let queue = Mutex::new(jobs_list);
     let tallies: Vec<Mutex<Tally>> = groups
         .iter()
@@ -362,6 +366,7 @@ fn main() {
     std::thread::scope(|s| {
         for w in 0..jobs {
             let queue = &queue;
+            let (finished, last_report) = (&finished, &last_report);
             let tallies = &tallies;
             let (groups, sets) = (&groups, &sets);
             let runner = Runner {
@@ -387,6 +392,13 @@ fn main() {
                     };
                     let mut t = Tally::default();
                     runner.run_batch(&file, &cases, &mut t);
+                    let done = finished.fetch_add(1, Ordering::Relaxed) + 1;
+                    let mut last = last_report.lock().unwrap();
+                    if last.elapsed().as_secs() >= 30 {
+                        *last = Instant::now();
+                        eprintln!("differential: {done} of {total_jobs} batches done");
+                    }
+                    drop(last);
                     let mut total = tallies[gi].lock().unwrap();
                     total.cases += t.cases;
                     total.both_faulted += t.both_faulted;
