@@ -6,7 +6,16 @@
 //! (`differential/elf.rs`), which runs both under `qemu-aarch64` and on armvm's CPU at
 //! EL0 (`differential/machine.rs`); each case reports its final state with a `write`
 //! system call, and the two byte streams must be identical. A case that faults must
-//! fault the same way (same signal) on both.
+//! fault the same way on both: same signal, same fault address, same memory at the
+//! fault (a signal handler in the ELF records it and goes on with the next case).
+//! qemu runs `-cpu cortex-a76` (LSE, CRC32, no pointer authentication); the
+//! generators avoid what legitimately differs from armvm (implementation-defined
+//! register bits, FEAT_SSBS, CONSTRAINED UNPREDICTABLE forms), see
+//! `differential/gen.rs`.
+//!
+//! Groups: dp_imm, dp_reg, branch, ldst, excl, atomic, sys, mixed (all from the base
+//! decode table) and fp, simd (from `a64_fp::FP` and `a64_simd::SIMD`; skipped, with
+//! a line saying so, while those tables are empty).
 //!
 //! Environment:
 //! - `ARMVM_DIFF_SEED`: base seed (decimal or 0x-hex); default fixed, so CI is stable.
