@@ -6,7 +6,7 @@ use super::system::check_fp_enabled;
 use super::{ExecResult, Flow};
 use crate::cpu::{Access, Cpu, Monitor, Platform};
 use crate::decode::{Insn, Op};
-use crate::exception::Exception;
+use crate::exception::{Exception, Fault, FaultKind};
 use crate::sysreg::sctlr;
 
 /// Sign-extends the low `bytes` bytes of `x`.
@@ -162,6 +162,8 @@ pub fn pair(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
         cpu.regs.set_xr(i.rt2(), b);
     } else {
         let (a, b) = (cpu.regs.xr(i.rt()), cpu.regs.xr(i.rt2()));
+        // Check both elements before writing either; a fault on the first reports it.
+        cpu.probe_write(plat, addr, acc)?;
         cpu.probe_write(plat, second, acc)?;
         cpu.write(plat, addr, bytes, a, acc)?;
         cpu.write(plat, second, bytes, b, acc)?;
@@ -196,6 +198,9 @@ fn write_fp(
 ) -> Result<(), Exception> {
     let acc = Access::default();
     if bytes == 16 {
+        // write128 probes the second half first: probe the first, so that a fault on
+        // both reports `addr`.
+        cpu.probe_write(plat, addr, acc)?;
         cpu.write128(plat, addr, value, acc)
     } else {
         cpu.write(plat, addr, bytes, value as u64, acc)
@@ -235,6 +240,7 @@ pub fn fp(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
                     cpu.regs.v[i.rt()] & fp_mask(bytes),
                     cpu.regs.v[i.rt2()] & fp_mask(bytes),
                 );
+                cpu.probe_write(plat, addr, Access::default())?;
                 cpu.probe_write(plat, second, Access::default())?;
                 write_fp(cpu, plat, addr, bytes, a)?;
                 write_fp(cpu, plat, second, bytes, b)?;
@@ -261,6 +267,19 @@ pub fn fp(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
     Ok(Flow::Next)
 }
 
+/// The alignment fault of an access at `va` (FAR holds `va` itself).
+fn alignment_fault(va: u64, write: bool) -> Exception {
+    Exception::DataAbort {
+        fault: Fault {
+            kind: FaultKind::Alignment,
+            va,
+            write,
+            cache_maintenance: false,
+        },
+        iss_valid: 0,
+    }
+}
+
 const ORDERED: Access = Access {
     unprivileged: false,
     aligned: true,
@@ -276,8 +295,7 @@ fn read_ordered(
 ) -> Result<u128, Exception> {
     if bytes == 16 {
         if addr & 15 != 0 {
-            // Raise the alignment fault through the normal path.
-            cpu.read(plat, addr | 1, 8, ORDERED)?;
+            return Err(alignment_fault(addr, false));
         }
         cpu.read128(plat, addr, ORDERED)
     } else {
@@ -294,8 +312,10 @@ fn write_ordered(
 ) -> Result<(), Exception> {
     if bytes == 16 {
         if addr & 15 != 0 {
-            cpu.write(plat, addr | 1, 8, 0, ORDERED)?;
+            return Err(alignment_fault(addr, true));
         }
+        // Probe the first half first, so that a fault reports `addr`.
+        cpu.probe_write(plat, addr, ORDERED)?;
         cpu.write128(plat, addr, value, ORDERED)
     } else {
         cpu.write(plat, addr, bytes, value as u64, ORDERED)
@@ -331,7 +351,7 @@ pub fn exclusive(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult 
     }
     // Store-exclusive: alignment is checked whether or not the monitor matches.
     if addr & (total as u64 - 1) != 0 {
-        read_ordered(cpu, plat, addr, total)?;
+        return Err(alignment_fault(addr, true));
     }
     let value = if pair {
         (cpu.regs.xr(i.rt()) & size_mask(elem)) as u128
