@@ -66,7 +66,7 @@ static void test_output(void)
 static void test_readc(void)
 {
     long a = semihost(SYS_READC, 0);
-#ifdef QEMU_READC_QUIRK
+#ifdef QEMU_QUIRKS
     /* QEMU 7.2 answers the first SYS_READC with 0 (see run-qemu.sh). */
     if (a == 0)
         a = semihost(SYS_READC, 0);

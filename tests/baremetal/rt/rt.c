@@ -182,6 +182,7 @@ void exc_expect(void)
     exc.count = 0;
     exc.vector = ~0u;
     exc.esr = exc.far = exc.elr = exc.spsr = 0;
+    exc.resume_pc = 0;
     exc.expected = 1;
 }
 

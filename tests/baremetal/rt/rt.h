@@ -108,6 +108,17 @@ void printf_(const char *fmt, ...);
 void vprintf_(const char *fmt, va_list ap);
 #define printf printf_
 
+/* ---- Known QEMU 7.2 deviations
+ * run-qemu.sh defines QEMU_QUIRKS; checks of behaviour that QEMU 7.2 does not
+ * model are then skipped with a note (armvm builds never define it).
+ */
+#ifdef QEMU_QUIRKS
+#define ON_QEMU 1
+#else
+#define ON_QEMU 0
+#endif
+#define QEMU_SKIP(what) printf("skipped on QEMU 7.2: %s\n", (what))
+
 /* ---- Checks
  * Each failed check prints its code and what differed; the program's exit status
  * is the code of the first failure. Codes are chosen per program, 1..239.
@@ -171,6 +182,29 @@ u64 el0_stack_top(void);
 
 extern char __image_start[], __user_text_start[], __user_text_end[];
 extern char __user_data_start[], __user_data_end[], __image_end[];
+
+/* ---- Memory-access probes (rt/probes.S). A load skipped after a fault returns
+ * PROBE_NONE; the *_insn labels are the accessing instructions (for ELR). */
+#define PROBE_NONE 0xf00d0badbeefdeadul
+u64 probe_ldr64(u64 va);
+u64 probe_ldr32(u64 va);
+u64 probe_ldrb(u64 va);
+u64 probe_ldxr64(u64 va);
+u64 probe_ldtr64(u64 va);
+u64 probe_ldtrb(u64 va);
+u64 probe_ldtrsw(u64 va);
+void probe_str64(u64 va, u64 value);
+void probe_str32(u64 va, u64 value);
+void probe_sttr64(u64 va, u64 value);
+void probe_sttrh(u64 va, u64 value);
+u64 probe_call(u64 target);
+u64 user_ldr64(u64 va);
+u64 user_str64(u64 va);
+extern char probe_ldr64_insn[], probe_ldr32_insn[], probe_ldrb_insn[], probe_ldxr64_insn[];
+extern char probe_ldtr64_insn[], probe_ldtrb_insn[], probe_ldtrsw_insn[];
+extern char probe_str64_insn[], probe_str32_insn[], probe_sttr64_insn[], probe_sttrh_insn[];
+extern char probe_call_resume[], user_ldr64_insn[], user_str64_insn[];
+extern char el0_exit_trampoline[];
 
 /* ---- Generic timer and interrupt controller */
 
