@@ -22,68 +22,6 @@ extern char user_svc_after[], user_mrs_sctlr_insn[], user_daifset_insn[], user_c
 extern char user_cntvct_insn[], user_dczva_insn[], user_wfi_insn[], user_wfe_insn[];
 extern char user_sp_align_insn[], code_ret42[], code_ret42_end[];
 
-/* SPSR fields compared by default: IL, DAIF, M[3:0]. */
-#define SPSR_MASK 0x001003cful
-#define SPSR_EL1H_MASKED 0x3c5ul
-#define SPSR_EL1T_MASKED 0x3c4ul
-#define SPSR_EL0_MASKED 0x3c0ul
-
-struct want {
-    unsigned vector;
-    u64 ec;
-    u64 iss;
-    /* Data abort: ISS[13:0] must equal iss; if the CPU sets ISV, the syndrome
-     * (SAS, SSE, SRT, SF, AR) must match sas/srt/sf (ISV itself is optional). */
-    int dabt;
-    u64 sas, srt, sf;
-    u64 elr;
-    int far_valid;
-    u64 far;
-    u64 spsr, spsr_mask;
-};
-
-static void check_exc(int code, const char *name, struct want want)
-{
-    const struct want *w = &want;
-    unsigned before = rt_failures;
-    if (!CHECK_EQ(code, "exceptions taken", exc.count, 1))
-        goto out;
-    CHECK_EQ(code, "vector (offset / 0x80)", exc.vector, w->vector);
-    CHECK_EQ(code, "ESR.EC", ESR_EC(exc.esr), w->ec);
-    CHECK_EQ(code, "ESR.IL", (exc.esr >> 25) & 1, 1);
-    u64 iss = ESR_ISS(exc.esr);
-    if (w->dabt) {
-        CHECK_EQ(code, "ESR.ISS[13:0] (xFSC, WnR, S1PTW, CM, EA, FnV)", iss & 0x3fff,
-                 w->iss & 0x3fff);
-        if (iss & (1ul << 24)) {
-            CHECK_EQ(code, "ESR.ISS.SAS", (iss >> 22) & 3, w->sas);
-            CHECK_EQ(code, "ESR.ISS.SSE", (iss >> 21) & 1, 0);
-            CHECK_EQ(code, "ESR.ISS.SRT", (iss >> 16) & 31, w->srt);
-            CHECK_EQ(code, "ESR.ISS.SF", (iss >> 15) & 1, w->sf);
-            CHECK_EQ(code, "ESR.ISS.AR", (iss >> 14) & 1, 0);
-        }
-    } else {
-        CHECK_EQ(code, "ESR.ISS", iss, w->iss);
-    }
-    CHECK_EQ(code, "ELR_EL1", exc.elr, w->elr);
-    if (w->far_valid)
-        CHECK_EQ(code, "FAR_EL1", exc.far, w->far);
-    u64 mask = w->spsr_mask ? w->spsr_mask : SPSR_MASK;
-    CHECK_EQ(code, "SPSR_EL1 (masked)", exc.spsr & mask, w->spsr & mask);
-out:
-    if (rt_failures != before)
-        printf("  ^ in [%d] %s: vector %u ESR 0x%lx ELR 0x%lx FAR 0x%lx SPSR 0x%lx\n", code,
-               name, exc.vector, exc.esr, exc.elr, exc.far, exc.spsr);
-}
-
-/* After exc_expect() and an action that must not raise an exception. */
-static void check_no_exc(int code, const char *name)
-{
-    if (!CHECK_EQ(code, "exceptions taken (none expected)", exc.count, 0))
-        printf("  ^ in [%d] %s: vector %u ESR 0x%lx ELR 0x%lx FAR 0x%lx SPSR 0x%lx\n", code,
-               name, exc.vector, exc.esr, exc.elr, exc.far, exc.spsr);
-}
-
 static void set_sctlr_bits(u64 set, u64 clear)
 {
     write_sysreg(sctlr_el1, (read_sysreg(sctlr_el1) | set) & ~clear);
@@ -409,53 +347,38 @@ static void mmu_setup(void)
     mmu_enable(&pt, 0, 0);
 }
 
-static struct want dabt(u64 fsc, int write, u64 va, char *insn, unsigned vector, u64 spsr)
-{
-    return (struct want){.vector = vector,
-                         .ec = vector == VEC_LOW64_SYNC ? EC_DABT_LOW : EC_DABT_CUR,
-                         .iss = fsc | ((u64)write << 6),
-                         .dabt = 1,
-                         .sas = 3,
-                         .srt = write && vector == VEC_LOW64_SYNC ? 0 : 1,
-                         .sf = 1,
-                         .elr = (u64)insn,
-                         .far_valid = 1,
-                         .far = va,
-                         .spsr = spsr};
-}
-
 static void test_data_aborts(void)
 {
     u64 va = tva(P_UNMAPPED) + 0x18;
     exc_expect();
     u64 v = probe_ldr64(va);
     check_exc(30, "load from an unmapped page (level 3)",
-              dabt(FSC_TRANS(3), 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
+              want_dabt64(FSC_TRANS(3), 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
                                     SPSR_EL1H_MASKED));
     CHECK_EQ(30, "faulting load left its register unchanged", v, PROBE_NONE);
     exc_expect();
     probe_str64(va, 1);
     check_exc(31, "store to an unmapped page (level 3)",
-              dabt(FSC_TRANS(3), 1, va, probe_str64_insn, VEC_SPX_SYNC,
+              want_dabt64(FSC_TRANS(3), 1, va, probe_str64_insn, VEC_SPX_SYNC,
                                     SPSR_EL1H_MASKED));
     va = TEST_VA + (2ul << 20) + 8;
     exc_expect();
     probe_ldr64(va);
     check_exc(32, "load with no level-2 entry",
-              dabt(FSC_TRANS(2), 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
+              want_dabt64(FSC_TRANS(2), 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
                                     SPSR_EL1H_MASKED));
     va = TEST_VA + (1ul << 30) + 16;
     exc_expect();
     probe_ldr64(va);
     check_exc(33, "load with no level-1 entry",
-              dabt(FSC_TRANS(1), 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
+              want_dabt64(FSC_TRANS(1), 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
                                     SPSR_EL1H_MASKED));
 
     va = tva(P_RO) + 0x20;
     exc_expect();
     probe_str64(va, 0);
     check_exc(34, "store to an EL1 read-only page",
-              dabt(FSC_PERM(3), 1, va, probe_str64_insn, VEC_SPX_SYNC,
+              want_dabt64(FSC_PERM(3), 1, va, probe_str64_insn, VEC_SPX_SYNC,
                                     SPSR_EL1H_MASKED));
     exc_expect();
     CHECK_EQ(35, "load from the read-only page", probe_ldr64(va), pattern(P_RO, 4));
@@ -467,7 +390,7 @@ static void test_data_aborts(void)
     exc_expect();
     probe_ldr64(va);
     check_exc(36, "load from a page with AF=0",
-              dabt(FSC_ACCESS(3), 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
+              want_dabt64(FSC_ACCESS(3), 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
                                     SPSR_EL1H_MASKED));
     u64 *pte = pt_leaf(&pt, va, 0);
     *pte |= PTE_AF;
@@ -483,12 +406,12 @@ static void test_data_aborts(void)
     exc_expect();
     run_el0(user_ldr64, va, el0_stack_top(), 0x3c0);
     check_exc(38, "EL0 load from an EL1-only page",
-              dabt(FSC_PERM(3), 0, va, user_ldr64_insn, VEC_LOW64_SYNC,
+              want_dabt64(FSC_PERM(3), 0, va, user_ldr64_insn, VEC_LOW64_SYNC,
                                     SPSR_EL0_MASKED));
     exc_expect();
     run_el0(user_str64, va, el0_stack_top(), 0x3c0);
     check_exc(39, "EL0 store to an EL1-only page",
-              dabt(FSC_PERM(3), 1, va, user_str64_insn, VEC_LOW64_SYNC,
+              want_dabt64(FSC_PERM(3), 1, va, user_str64_insn, VEC_LOW64_SYNC,
                                     SPSR_EL0_MASKED));
     exc_expect();
     static u64 user_word USERDATA = 0x0123456789abcdeful;
@@ -505,7 +428,7 @@ static void test_alignment_mmu_on(void)
     exc_expect();
     probe_ldr64(va);
     check_exc(41, "unaligned LDR to Normal memory with SCTLR.A=1",
-              dabt(FSC_ALIGN, 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
+              want_dabt64(FSC_ALIGN, 0, va, probe_ldr64_insn, VEC_SPX_SYNC,
                                     SPSR_EL1H_MASKED));
     set_sctlr_bits(0, SCTLR_A);
     exc_expect();
@@ -520,14 +443,14 @@ static void test_alignment_mmu_on(void)
         exc_expect();
         probe_ldr64(va);
         check_exc(43, "unaligned LDR to Device memory with SCTLR.A=0",
-                  dabt(FSC_ALIGN, 0, va, probe_ldr64_insn, VEC_SPX_SYNC, SPSR_EL1H_MASKED));
+                  want_dabt64(FSC_ALIGN, 0, va, probe_ldr64_insn, VEC_SPX_SYNC, SPSR_EL1H_MASKED));
     }
 
     va = tva(P_RW) + 4;
     exc_expect();
     probe_ldxr64(va);
     check_exc(44, "unaligned LDXR to Normal memory with SCTLR.A=0",
-              dabt(FSC_ALIGN, 0, va, probe_ldxr64_insn, VEC_SPX_SYNC,
+              want_dabt64(FSC_ALIGN, 0, va, probe_ldxr64_insn, VEC_SPX_SYNC,
                                     SPSR_EL1H_MASKED));
 }
 

@@ -188,6 +188,64 @@ void exc_expect(void)
 
 static void irq_acknowledge(void);
 
+void check_exc(int code, const char *name, struct want want)
+{
+    const struct want *w = &want;
+    unsigned before = rt_failures;
+    if (!CHECK_EQ(code, "exceptions taken", exc.count, 1))
+        goto out;
+    CHECK_EQ(code, "vector (offset / 0x80)", exc.vector, w->vector);
+    CHECK_EQ(code, "ESR.EC", ESR_EC(exc.esr), w->ec);
+    CHECK_EQ(code, "ESR.IL", (exc.esr >> 25) & 1, 1);
+    u64 iss = ESR_ISS(exc.esr);
+    if (w->dabt) {
+        CHECK_EQ(code, "ESR.ISS[13:0] (xFSC, WnR, S1PTW, CM, EA, FnV)", iss & 0x3fff,
+                 w->iss & 0x3fff);
+        if (iss & (1ul << 24)) {
+            CHECK_EQ(code, "ESR.ISS.SAS", (iss >> 22) & 3, w->sas);
+            CHECK_EQ(code, "ESR.ISS.SSE", (iss >> 21) & 1, 0);
+            CHECK_EQ(code, "ESR.ISS.SRT", (iss >> 16) & 31, w->srt);
+            CHECK_EQ(code, "ESR.ISS.SF", (iss >> 15) & 1, w->sf);
+            CHECK_EQ(code, "ESR.ISS.AR", (iss >> 14) & 1, 0);
+        }
+    } else {
+        CHECK_EQ(code, "ESR.ISS", iss, w->iss);
+    }
+    CHECK_EQ(code, "ELR_EL1", exc.elr, w->elr);
+    if (w->far_valid)
+        CHECK_EQ(code, "FAR_EL1", exc.far, w->far);
+    u64 mask = w->spsr_mask ? w->spsr_mask : SPSR_MASK;
+    CHECK_EQ(code, "SPSR_EL1 (masked)", exc.spsr & mask, w->spsr & mask);
+out:
+    if (rt_failures != before)
+        printf("  ^ in [%d] %s: vector %u ESR 0x%lx ELR 0x%lx FAR 0x%lx SPSR 0x%lx\n", code,
+               name, exc.vector, exc.esr, exc.elr, exc.far, exc.spsr);
+}
+
+void check_no_exc(int code, const char *name)
+{
+    if (!CHECK_EQ(code, "exceptions taken (none expected)", exc.count, 0))
+        printf("  ^ in [%d] %s: vector %u ESR 0x%lx ELR 0x%lx FAR 0x%lx SPSR 0x%lx\n", code,
+               name, exc.vector, exc.esr, exc.elr, exc.far, exc.spsr);
+}
+
+struct want want_dabt64(u64 fsc, int write, u64 va, const char *insn, unsigned vector,
+                        u64 spsr)
+{
+    return (struct want){.vector = vector,
+                         .ec = vector >= VEC_LOW64_SYNC ? EC_DABT_LOW : EC_DABT_CUR,
+                         .iss = fsc | ((u64)write << 6),
+                         .dabt = 1,
+                         .sas = 3,
+                         /* user_str64 stores x0; the other probes use x1. */
+                         .srt = insn == user_str64_insn ? 0 : 1,
+                         .sf = 1,
+                         .elr = (u64)insn,
+                         .far_valid = 1,
+                         .far = va,
+                         .spsr = spsr};
+}
+
 __attribute__((noreturn)) static void unexpected(struct frame *f, u64 idx, u64 esr)
 {
     printf("UNEXPECTED exception: vector %lu (offset 0x%lx) ESR 0x%lx (EC 0x%lx) "

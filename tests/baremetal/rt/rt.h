@@ -161,6 +161,34 @@ struct exc_record {
 extern volatile struct exc_record exc;
 void exc_expect(void);
 
+/* What check_exc() compares with the recorded exception. */
+struct want {
+    unsigned vector;
+    u64 ec;
+    u64 iss;
+    /* Data abort: ISS[13:0] must equal iss; if the CPU sets ISV (optional for
+     * aborts taken to EL1), SAS, SRT and SF must match and SSE, AR be 0. */
+    int dabt;
+    u64 sas, srt, sf;
+    u64 elr;
+    int far_valid;
+    u64 far;
+    u64 spsr, spsr_mask; /* spsr_mask 0 means SPSR_MASK */
+};
+/* SPSR fields compared by default: IL, DAIF, M[3:0]. */
+#define SPSR_MASK 0x001003cful
+#define SPSR_EL1H_MASKED 0x3c5ul
+#define SPSR_EL1T_MASKED 0x3c4ul
+#define SPSR_EL0_MASKED 0x3c0ul
+
+/* Checks that exactly one exception was taken since exc_expect(), as described. */
+void check_exc(int code, const char *name, struct want want);
+/* Checks that no exception was taken since exc_expect(). */
+void check_no_exc(int code, const char *name);
+/* A data abort on one of the 64-bit probes (rt/probes.S) at `insn`. */
+struct want want_dabt64(u64 fsc, int write, u64 va, const char *insn, unsigned vector,
+                        u64 spsr);
+
 struct irq_record {
     unsigned count;
     unsigned spurious;
