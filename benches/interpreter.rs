@@ -101,6 +101,11 @@ const FP_SIMD_LOOP: &[u32] = &[
 ];
 
 const CODE: u64 = RAM_BASE;
+/// Exception vectors: every entry is `b .`, so that an exception (an unimplemented
+/// instruction) spins in place and retires instructions instead of faulting on
+/// an unmapped vector address forever.
+const VECTORS: u64 = RAM_BASE + 0x800;
+const B_SELF: u32 = 0x1400_0000;
 const TABLES: u64 = RAM_BASE + 0x10_0000;
 const BUFFER: u64 = RAM_BASE + 0x20_0000;
 
@@ -109,7 +114,11 @@ const BUFFER: u64 = RAM_BASE + 0x20_0000;
 fn setup(code: &[u32]) -> (Cpu, Board) {
     let mut board = Board::new();
     board.write_u32s(CODE, code);
+    for entry in 0..16 {
+        board.write_u32s(VECTORS + entry * 0x80, &[B_SELF]);
+    }
     let mut cpu = Cpu::new(0);
+    cpu.sys.vbar = VECTORS;
     cpu.regs.pc = CODE;
     cpu.regs.x[0] = u64::MAX;
     cpu.regs.x[2] = 3;
