@@ -1,1 +1,29 @@
-fn main() {}
+//! armvm: a full-system ARM emulator.
+
+mod board;
+mod cli;
+mod console;
+mod machine;
+mod trace;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match args.command {
+        cli::Command::Run(run) => match machine::run(&run) {
+            Ok(status) => ExitCode::from(status),
+            Err(e) => {
+                eprintln!("armvm: {e}");
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    eprintln!("  caused by: {s}");
+                    source = s.source();
+                }
+                ExitCode::from(2)
+            }
+        },
+    }
+}

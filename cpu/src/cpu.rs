@@ -1,7 +1,12 @@
 //! One vCPU: architectural state, its software TLBs and code cache, and the run loop.
 
-use std::collections::HashMap;
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::rc::Rc;
+
+use rustc_hash::FxHashMap as HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::decode::{decode, Insn};
 use crate::exception::{Exception, Fault, FaultKind, Interrupt};
@@ -25,6 +30,14 @@ pub trait Platform: PhysMemory {
     fn device_sysreg_write(&mut self, _cpu: usize, _key: u32, _value: u64) -> bool {
         false
     }
+    /// The current IRQ and FIQ lines of CPU `cpu`, asked when its
+    /// [`Cpu::interrupts_changed`] flag is set; `None` leaves them as they are.
+    fn interrupt_lines(&mut self, _cpu: usize) -> Option<(bool, bool)> {
+        None
+    }
+    /// The guest wrote a timer register of CPU `cpu`; these are the new output levels
+    /// of its virtual and physical timers.
+    fn timer_changed(&mut self, _cpu: usize, _virt: bool, _phys: bool) {}
 }
 
 /// Why [`Cpu::run`] returned. The PC already points past the instruction that
@@ -44,6 +57,51 @@ pub enum Exit {
     Smc(u16),
     /// A semihosting call (`HLT #0xF000`) with semihosting enabled.
     Semihosting,
+    /// A debugger breakpoint: the PC is AT the breakpoint, not yet executed.
+    Breakpoint,
+    /// A debugger watchpoint was hit by the instruction just executed.
+    Watchpoint(WatchHit),
+}
+
+/// What a watchpoint watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchKind {
+    Write,
+    Read,
+    Access,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watchpoint {
+    pub addr: u64,
+    pub len: u64,
+    pub kind: WatchKind,
+}
+
+/// A data access that hit a watchpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WatchHit {
+    /// The watchpoint that was hit.
+    pub watch: Watchpoint,
+    /// The first byte accessed inside the watched range.
+    pub addr: u64,
+    pub write: bool,
+}
+
+/// Debugger state of one vCPU. Breakpoints are by virtual address: blocks decoded
+/// from a page holding one check each PC against the set; other blocks are untouched.
+/// Watched pages take the memory slow path, which checks the watch ranges.
+#[derive(Default)]
+pub struct DebugState {
+    breakpoints: HashSet<u64>,
+    /// Number of breakpoints per virtual page.
+    breakpoint_pages: HashMap<u64, usize>,
+    watchpoints: Vec<Watchpoint>,
+    watch_hit: Option<WatchHit>,
+    /// Resume at this PC without stopping at its breakpoint (continuing from it).
+    pub skip_breakpoint_at: Option<u64>,
+    /// Take no interrupts (single-stepping with interrupts held off).
+    pub hold_interrupts: bool,
 }
 
 /// A memory access's kind, for permission checks and syndromes.
@@ -69,13 +127,45 @@ enum Kind {
 /// A pre-decoded basic block.
 pub struct Block {
     pub insns: Box<[Insn]>,
+    /// Decoded from a page with breakpoints: check each PC before executing it.
+    pub checks_breakpoints: bool,
+    /// Cleared when the code it was decoded from is overwritten.
+    valid: Cell<bool>,
 }
 
-/// Decoded blocks, keyed by physical address, with the pages they came from.
-#[derive(Default)]
+/// Size of the jump cache (a power of two).
+const JUMP_CACHE_SIZE: usize = 4096;
+
+/// One entry of the jump cache: the block last fetched at a virtual PC and EL.
+#[derive(Clone, Default)]
+struct JumpEntry {
+    /// PC | EL (the PC is 4-aligned, so the EL fits in its low bits).
+    tag: u64,
+    /// The cache generation the entry belongs to.
+    generation: u64,
+    block: Option<Rc<Block>>,
+}
+
+/// Decoded blocks, keyed by physical address, with the pages they came from, and a
+/// direct-mapped jump cache from virtual PC to block that skips translation and the
+/// hash lookup. The jump cache is emptied in O(1) by bumping its generation whenever
+/// translations change (TLB flush) or breakpoints change.
 pub struct CodeCache {
     blocks: HashMap<u64, Rc<Block>>,
     pages: HashMap<u64, Vec<u64>>,
+    jump: Box<[JumpEntry]>,
+    generation: u64,
+}
+
+impl Default for CodeCache {
+    fn default() -> Self {
+        CodeCache {
+            blocks: HashMap::default(),
+            pages: HashMap::default(),
+            jump: vec![JumpEntry::default(); JUMP_CACHE_SIZE].into_boxed_slice(),
+            generation: 1,
+        }
+    }
 }
 
 impl CodeCache {
@@ -86,13 +176,23 @@ impl CodeCache {
     pub fn invalidate_page(&mut self, pa_page: u64) {
         if let Some(starts) = self.pages.remove(&pa_page) {
             for pa in starts {
-                self.blocks.remove(&pa);
+                if let Some(b) = self.blocks.remove(&pa) {
+                    b.valid.set(false);
+                }
             }
         }
     }
     pub fn clear(&mut self) {
+        for b in self.blocks.values() {
+            b.valid.set(false);
+        }
         self.blocks.clear();
         self.pages.clear();
+        self.forget_jumps();
+    }
+    /// Empties the jump cache.
+    fn forget_jumps(&mut self) {
+        self.generation += 1;
     }
 }
 
@@ -104,6 +204,37 @@ pub struct Monitor {
     /// Value read, compared at the store-exclusive (as QEMU does): a store by anyone
     /// that changed the location in between makes the store-exclusive fail.
     pub value: u128,
+}
+
+impl DebugState {
+    fn watches_page(&self, page: u64) -> bool {
+        self.watchpoints
+            .iter()
+            .any(|w| w.addr < page + 0x1000 && w.addr.saturating_add(w.len) > page)
+    }
+
+    /// Records a hit if `va..va+len` overlaps a watchpoint of the access's kind.
+    fn check_watch(&mut self, va: u64, len: u64, write: bool) {
+        if self.watchpoints.is_empty() || self.watch_hit.is_some() {
+            return;
+        }
+        for w in &self.watchpoints {
+            let kind_matches = match w.kind {
+                WatchKind::Write => write,
+                WatchKind::Read => !write,
+                WatchKind::Access => true,
+            };
+            let end = w.addr.saturating_add(w.len);
+            if kind_matches && va < end && va.saturating_add(len) > w.addr {
+                self.watch_hit = Some(WatchHit {
+                    watch: *w,
+                    addr: va.max(w.addr),
+                    write,
+                });
+                return;
+            }
+        }
+    }
 }
 
 /// Longest block, in instructions.
@@ -141,6 +272,11 @@ pub struct Cpu {
     pub interrupt_counts: [u64; 3],
     pub monitor: Option<Monitor>,
     pub event_register: bool,
+    /// Set (by the board, possibly from another thread) when the interrupt lines may
+    /// have changed; the CPU then asks [`Platform::interrupt_lines`] at the next
+    /// block boundary.
+    pub interrupts_changed: Arc<AtomicBool>,
+    pub debug: DebugState,
     tlb: [Tlb; 2],
     code: CodeCache,
     trace: Option<TraceHook>,
@@ -161,6 +297,8 @@ impl Cpu {
             interrupt_counts: [0; 3],
             monitor: None,
             event_register: false,
+            interrupts_changed: Arc::new(AtomicBool::new(false)),
+            debug: DebugState::default(),
             tlb: [Tlb::default(), Tlb::default()],
             code: CodeCache::default(),
             trace: None,
@@ -188,8 +326,22 @@ impl Cpu {
         self.code.clear();
     }
 
+    /// MPIDR_EL1: Aff0 = index (Aff1 above 255). GICv3 SGIs reach Aff0 values past 15
+    /// through ICC_SGI1R_EL1.RS, which armvm's GIC implements (GICD_TYPER.RSS).
     pub fn mpidr(&self) -> u64 {
-        (1 << 31) | (self.index as u64 & 0xff)
+        mpidr_of(self.index)
+    }
+
+    /// Refreshes the interrupt lines if the board flagged a change.
+    #[inline(always)]
+    pub fn refresh_interrupt_lines(&mut self, plat: &mut dyn Platform) {
+        if self.interrupts_changed.load(Ordering::Relaxed) {
+            self.interrupts_changed.store(false, Ordering::Relaxed);
+            if let Some((irq, fiq)) = plat.interrupt_lines(self.index) {
+                self.irq_line = irq;
+                self.fiq_line = fiq;
+            }
+        }
     }
 
     pub fn regime(&self) -> Regime {
@@ -207,11 +359,13 @@ impl Cpu {
     pub fn flush_tlb(&mut self) {
         self.tlb[0].flush();
         self.tlb[1].flush();
+        self.code.forget_jumps();
     }
 
     pub fn flush_tlb_page(&mut self, va: u64) {
         self.tlb[0].flush_page(va);
         self.tlb[1].flush_page(va);
+        self.code.forget_jumps();
     }
 
     /// Forgets all decoded code (for example after the debugger wrote memory).
@@ -228,12 +382,16 @@ impl Cpu {
     /// Runs until an exit, executing at most `budget` instructions.
     pub fn run(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
         let limit = self.icount.saturating_add(budget);
+        let mut skip_breakpoint = self.debug.skip_breakpoint_at.take();
         loop {
             if self.icount >= limit {
                 return Exit::BudgetSpent;
             }
-            if let Some(irq) = self.pending_interrupt() {
-                self.take_interrupt(irq);
+            self.refresh_interrupt_lines(plat);
+            if !self.debug.hold_interrupts {
+                if let Some(irq) = self.pending_interrupt() {
+                    self.take_interrupt(irq);
+                }
             }
             let block = match self.fetch_block(plat) {
                 Ok(b) => b,
@@ -243,34 +401,78 @@ impl Cpu {
                     continue;
                 }
             };
+            let fast = self.trace.is_none()
+                && !block.checks_breakpoints
+                && self.debug.watchpoints.is_empty()
+                && limit - self.icount >= block.insns.len() as u64;
+            if fast {
+                if let Some(exit) = self.run_block_fast(plat, &block) {
+                    return exit;
+                }
+                continue;
+            }
             for &insn in block.insns.iter() {
                 let pc = self.regs.pc;
+                if block.checks_breakpoints
+                    && self.debug.breakpoints.contains(&pc)
+                    && skip_breakpoint.take() != Some(pc)
+                {
+                    return Exit::Breakpoint;
+                }
+                skip_breakpoint = None;
                 let before = self.trace.is_some().then(|| self.regs.clone());
                 self.icount += 1;
                 let result = exec::execute(self, plat, insn);
-                let exit = match result {
-                    Ok(Flow::Next) => {
-                        self.regs.pc = pc.wrapping_add(4);
-                        None
-                    }
-                    Ok(Flow::Jump) => None,
-                    Ok(Flow::Exit(exit)) => Some(exit),
-                    Err(e) => {
-                        self.take_exception(e, pc);
-                        None
-                    }
-                };
+                let exit = self.complete(result, pc);
                 if let Some(before) = before {
                     self.emit_trace(&before, pc, insn.word);
                 }
                 if let Some(exit) = exit {
                     return exit;
                 }
+                if let Some(hit) = self.debug.watch_hit.take() {
+                    return Exit::Watchpoint(hit);
+                }
                 if self.regs.pc != pc.wrapping_add(4) || self.icount >= limit {
                     break;
                 }
             }
         }
+    }
+
+    /// Finishes an instruction: advances the PC or takes the exception it raised.
+    #[inline(always)]
+    fn complete(&mut self, result: exec::ExecResult, pc: u64) -> Option<Exit> {
+        match result {
+            Ok(Flow::Next) => {
+                self.regs.pc = pc.wrapping_add(4);
+                None
+            }
+            Ok(Flow::Jump) => None,
+            Ok(Flow::Exit(exit)) => Some(exit),
+            Err(e) => {
+                self.take_exception(e, pc);
+                None
+            }
+        }
+    }
+
+    /// Runs a whole block with nothing to watch for between instructions (no trace,
+    /// breakpoint or watchpoint, and the budget covers the block).
+    #[inline(always)]
+    fn run_block_fast(&mut self, plat: &mut dyn Platform, block: &Block) -> Option<Exit> {
+        for (n, &insn) in block.insns.iter().enumerate() {
+            let pc = self.regs.pc;
+            match exec::execute(self, plat, insn) {
+                Ok(Flow::Next) => self.regs.pc = pc.wrapping_add(4),
+                other => {
+                    self.icount += n as u64 + 1;
+                    return self.complete(other, pc);
+                }
+            }
+        }
+        self.icount += block.insns.len() as u64;
+        None
     }
 
     fn emit_trace(&mut self, before: &Regs, pc: u64, word: u32) {
@@ -319,9 +521,37 @@ impl Cpu {
         if pc & 3 != 0 {
             return Err(Exception::PcAlignment(pc));
         }
+        let tag = pc | self.regs.el as u64;
+        let slot = &self.code.jump[(pc >> 2) as usize & (JUMP_CACHE_SIZE - 1)];
+        if slot.tag == tag && slot.generation == self.code.generation {
+            if let Some(b) = &slot.block {
+                if b.valid.get() {
+                    return Ok(b.clone());
+                }
+            }
+        }
+        let block = self.fetch_block_slow(plat, pc)?;
+        let generation = self.code.generation;
+        self.code.jump[(pc >> 2) as usize & (JUMP_CACHE_SIZE - 1)] = JumpEntry {
+            tag,
+            generation,
+            block: Some(block.clone()),
+        };
+        Ok(block)
+    }
+
+    fn fetch_block_slow(
+        &mut self,
+        plat: &mut dyn Platform,
+        pc: u64,
+    ) -> Result<Rc<Block>, Exception> {
         let (host, pa) = self.translate_fetch(plat, pc)?;
+        let checks_breakpoints = !self.debug.breakpoint_pages.is_empty()
+            && self.debug.breakpoint_pages.contains_key(&(pc & !0xfff));
         if let Some(b) = self.code.blocks.get(&pa) {
-            return Ok(b.clone());
+            if b.checks_breakpoints == checks_breakpoints {
+                return Ok(b.clone());
+            }
         }
         let mut insns = Vec::new();
         let max = if self.trace.is_some() { 1 } else { MAX_BLOCK };
@@ -337,6 +567,8 @@ impl Cpu {
         }
         let block = Rc::new(Block {
             insns: insns.into_boxed_slice(),
+            checks_breakpoints,
+            valid: Cell::new(true),
         });
         let page = pa & !0xfff;
         let starts = self.code.pages.entry(page).or_default();
@@ -344,7 +576,9 @@ impl Cpu {
             self.tlb[0].protect_code_page(page);
             self.tlb[1].protect_code_page(page);
         }
-        starts.push(pa);
+        if !starts.contains(&pa) {
+            starts.push(pa);
+        }
         self.code.blocks.insert(pa, block.clone());
         Ok(block)
     }
@@ -407,9 +641,10 @@ impl Cpu {
         if let Some(host) = mem.ram_page(pa_page) {
             let code_page = self.code.is_code_page(pa_page);
             let tag = |ok: bool| if ok { page } else { crate::mmu::TAG_INVALID };
+            let watched = self.debug.watches_page(page);
             let e = &mut self.tlb[user as usize].entries[Tlb::index(va)];
-            e.tag_read = tag(perms.read);
-            e.tag_write = tag(perms.write && !code_page);
+            e.tag_read = tag(perms.read && !watched);
+            e.tag_write = tag(perms.write && !code_page && !watched);
             e.tag_exec = tag(perms.exec);
             e.addend = (host as usize).wrapping_sub(page as usize);
             e.pa_page = pa_page;
@@ -513,6 +748,7 @@ impl Cpu {
         if t.device && !aligned {
             return Err(Self::data_abort(va, FaultKind::Alignment, false, acc));
         }
+        self.debug.check_watch(va, size as u64, false);
         match mem.ram_page(t.pa) {
             // SAFETY: a valid RAM page, access within it.
             Some(page) => Ok(unsafe { host_load(page.add((t.pa & 0xfff) as usize), size) }),
@@ -581,6 +817,7 @@ impl Cpu {
         if t.device && !aligned {
             return Err(Self::data_abort(va, FaultKind::Alignment, true, acc));
         }
+        self.debug.check_watch(va, size as u64, true);
         let pa_page = t.pa & !0xfff;
         if self.code.is_code_page(pa_page) {
             self.code.invalidate_page(pa_page);
@@ -595,6 +832,44 @@ impl Cpu {
                 .mmio_write(t.pa, size as u8, value)
                 .map_err(|_| Self::data_abort(va, FaultKind::External, true, acc)),
         }
+    }
+
+    /// DC ZVA: zeroes the `bytes`-sized, aligned block holding `va`. Device memory
+    /// (including everything with the MMU off) raises an alignment fault.
+    pub fn zero_block(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        bytes: u64,
+    ) -> Result<(), Exception> {
+        let base = va & !(bytes - 1);
+        let user = self.mmu_index(false) == 1;
+        let e = &self.tlb[user as usize].entries[Tlb::index(base)];
+        if e.tag_write == base & !0xfff && !e.device {
+            let host = (base as usize).wrapping_add(e.addend) as *mut u8;
+            // SAFETY: the TLB maps this page to live RAM; the block is inside it.
+            unsafe { std::ptr::write_bytes(host, 0, bytes as usize) };
+            return Ok(());
+        }
+        let abort = |kind| Exception::DataAbort {
+            fault: Fault {
+                kind,
+                va,
+                write: true,
+                cache_maintenance: false,
+            },
+            iss_valid: 0,
+        };
+        let t = self
+            .translate(mem, base, Kind::Write, user)
+            .map_err(abort)?;
+        if t.device {
+            return Err(abort(FaultKind::Alignment));
+        }
+        for off in (0..bytes).step_by(8) {
+            self.write(mem, base + off, 8, 0, Access::default())?;
+        }
+        Ok(())
     }
 
     /// Checks that a write to `va..va+len` would succeed, without writing.
@@ -632,6 +907,42 @@ impl Cpu {
         self.probe_write(mem, va.wrapping_add(8), acc)?;
         self.write(mem, va, 8, value as u64, acc)?;
         self.write(mem, va.wrapping_add(8), 8, (value >> 64) as u64, acc)
+    }
+
+    // ---- Debugger support
+
+    pub fn add_breakpoint(&mut self, va: u64) {
+        if self.debug.breakpoints.insert(va) {
+            *self.debug.breakpoint_pages.entry(va & !0xfff).or_default() += 1;
+        }
+        self.code.forget_jumps();
+    }
+
+    pub fn remove_breakpoint(&mut self, va: u64) -> bool {
+        if !self.debug.breakpoints.remove(&va) {
+            return false;
+        }
+        self.code.forget_jumps();
+        let page = va & !0xfff;
+        if let Some(n) = self.debug.breakpoint_pages.get_mut(&page) {
+            *n -= 1;
+            if *n == 0 {
+                self.debug.breakpoint_pages.remove(&page);
+            }
+        }
+        true
+    }
+
+    pub fn add_watchpoint(&mut self, w: Watchpoint) {
+        self.debug.watchpoints.push(w);
+        // Cached translations of the page would bypass the check.
+        self.flush_tlb();
+    }
+
+    pub fn remove_watchpoint(&mut self, w: Watchpoint) -> bool {
+        let before = self.debug.watchpoints.len();
+        self.debug.watchpoints.retain(|x| *x != w);
+        before != self.debug.watchpoints.len()
     }
 
     // ---- Exceptions
@@ -745,6 +1056,11 @@ impl Cpu {
     pub fn sysreg_name(key: u32) -> String {
         sysreg::name(key)
     }
+}
+
+/// The MPIDR_EL1 value of CPU `index` (see [`Cpu::mpidr`]).
+pub fn mpidr_of(index: usize) -> u64 {
+    (1 << 31) | (((index as u64 >> 8) & 0xff) << 8) | (index as u64 & 0xff)
 }
 
 /// Loads `size` bytes, little-endian, from host memory.

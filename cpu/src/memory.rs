@@ -39,7 +39,7 @@ pub enum RamError {
 
 impl Ram {
     pub fn new(base: u64, size: u64) -> Result<Ram, RamError> {
-        if size == 0 || size % 4096 != 0 || usize::try_from(size).is_err() {
+        if size == 0 || !size.is_multiple_of(4096) || usize::try_from(size).is_err() {
             return Err(RamError::BadSize(size));
         }
         let map = MmapMut::map_anon(size as usize)

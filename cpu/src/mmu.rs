@@ -245,16 +245,19 @@ impl Regime {
         let el0_access = ap & 1 != 0 && ap_table & 1 == 0;
         let wxn = self.sctlr & SCTLR_WXN != 0;
         let el0_write = el0_access && !read_only;
+        // WXN: writable memory is never executable.
+        let el1_wxn = wxn && !read_only;
+        let el0_wxn = wxn && el0_write;
         let el1 = Perms {
             read: true,
             write: !read_only,
             // Memory writable at EL0 is never executable at EL1.
-            exec: !pxn && !el0_write && !(wxn && !read_only),
+            exec: !(pxn || el0_write || el1_wxn),
         };
         let el0 = Perms {
             read: el0_access,
             write: el0_write,
-            exec: !uxn && !(wxn && el0_write),
+            exec: !(uxn || el0_wxn),
         };
         Translation {
             pa,
@@ -270,7 +273,7 @@ impl Regime {
 }
 
 fn read_descriptor(mem: &mut dyn PhysMemory, pa: u64) -> Option<u64> {
-    if pa % 8 != 0 {
+    if !pa.is_multiple_of(8) {
         return None;
     }
     match mem.ram_page(pa) {

@@ -27,7 +27,7 @@ fn size_mask(bytes: usize) -> u64 {
 
 /// The base register value; with SP as base, checks SP alignment (SCTLR_EL1.SA/SA0).
 #[inline(always)]
-fn base(cpu: &Cpu, rn: usize) -> Result<u64, Exception> {
+pub(super) fn base(cpu: &Cpu, rn: usize) -> Result<u64, Exception> {
     if rn == 31 {
         let sp = cpu.regs.sp();
         let check = if cpu.regs.el == 0 {

@@ -59,7 +59,7 @@ pub fn execute(cpu: &mut Cpu, plat: &mut dyn Platform, insn: Insn) -> ExecResult
         Eret => branch::eret(cpu),
         Svc | Hvc | Smc | Brk | Hlt => system::exception_generating(cpu, insn),
         MsrImm => system::msr_imm(cpu, insn),
-        Hint => system::hint(cpu, insn),
+        Hint => system::hint(cpu, plat, insn),
         Clrex => {
             cpu.monitor = None;
             Ok(Flow::Next)

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs what armvm's tests and benchmarks need on a Debian/Ubuntu x86-64 host,
+# and fetches Debian's ARM guest packages into a cache outside the clone.
+#
+#   scripts/setup.sh            host tools (cross compilers, qemu-user, qemu-system-arm, ...)
+#   scripts/setup.sh guests     also the arm64 guest packages (installer, busybox, EDK2, ...)
+#   scripts/setup.sh path PKG   print the directory a guest package is unpacked in
+#
+# The cache is $ARMVM_CACHE (default ~/.cache/armvm); nothing is written into the repo.
+set -euo pipefail
+
+CACHE="${ARMVM_CACHE:-$HOME/.cache/armvm}"
+HOST_PACKAGES=(qemu-user qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+               device-tree-compiler gdb-multiarch)
+GUEST_PACKAGES=(debian-installer-12-netboot-arm64 busybox-static:arm64 qemu-efi-aarch64)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+apt_updated=0
+apt_update() {
+    if [ "$apt_updated" -eq 0 ]; then
+        $SUDO apt-get update -qq
+        apt_updated=1
+    fi
+}
+
+install_host_tools() {
+    local missing=()
+    for p in "${HOST_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "setup: installing ${missing[*]}"
+        apt_update
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+# Unpacks one Debian package (e.g. busybox-static:arm64) into $CACHE/pkgs/NAME.
+fetch_guest_package() {
+    local pkg="$1" name="${1%%:*}" dir="$CACHE/pkgs/${1%%:*}"
+    [ -f "$dir/.complete" ] && return 0
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        $SUDO dpkg --add-architecture arm64
+        apt_updated=0
+    fi
+    apt_update
+    mkdir -p "$CACHE/debs" "$dir"
+    (cd "$CACHE/debs" && apt-get download -qq "$pkg")
+    local deb
+    deb=$(ls -t "$CACHE/debs/${name}"_*.deb | head -n 1)
+    dpkg -x "$deb" "$dir"
+    touch "$dir/.complete"
+    echo "setup: $pkg unpacked in $dir"
+}
+
+case "${1:-tools}" in
+    tools) install_host_tools ;;
+    guests)
+        install_host_tools
+        for p in "${GUEST_PACKAGES[@]}"; do fetch_guest_package "$p"; done ;;
+    path)
+        fetch_guest_package "$2" >&2
+        echo "$CACHE/pkgs/${2%%:*}" ;;
+    *) echo "usage: $0 [tools|guests|path PKG]" >&2; exit 2 ;;
+esac

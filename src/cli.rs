@@ -1,0 +1,141 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "armvm", version, about = "A full-system ARM (AArch64) emulator", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Boot a machine: load a kernel or bare-metal program and run it.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Kernel or program to run: an arm64 Linux Image (optionally gzip-compressed),
+    /// an AArch64 ELF file (loaded at its physical addresses, started at its entry
+    /// point) or, with --load-addr, a raw image.
+    #[arg(long, value_name = "FILE")]
+    pub kernel: PathBuf,
+
+    /// Initial ramdisk for a Linux kernel.
+    #[arg(long, value_name = "FILE")]
+    pub initrd: Option<PathBuf>,
+
+    /// Load a raw (non-ELF) image at this physical address and start there.
+    #[arg(long, value_name = "ADDR", value_parser = parse_u64)]
+    pub load_addr: Option<u64>,
+
+    /// Guest RAM size, e.g. 128M, 1G (RAM starts at 0x40000000).
+    #[arg(short = 'm', long, value_name = "SIZE", default_value = "128M", value_parser = parse_size)]
+    pub memory: u64,
+
+    /// Kernel command line (FDT /chosen/bootargs; semihosting SYS_GET_CMDLINE).
+    #[arg(long, value_name = "STRING", default_value = "")]
+    pub append: String,
+
+    /// Number of vCPUs (started through PSCI CPU_ON, except the first).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub smp: usize,
+
+    /// Interrupt controller: GICv2 (up to 8 vCPUs) or GICv3.
+    #[arg(long, value_name = "2|3", default_value = "2", value_parser = ["2", "3"])]
+    pub gic: String,
+
+    /// Instruction the guest uses to call PSCI firmware.
+    #[arg(long, value_name = "hvc|smc", default_value = "hvc", value_parser = ["hvc", "smc"])]
+    pub psci_conduit: String,
+
+    /// Where the PL011 UART goes: stdio, file:PATH, or none.
+    #[arg(long, value_name = "TARGET", default_value = "stdio")]
+    pub serial: crate::console::SerialTarget,
+
+    /// Exit (status 3) instead of restarting when the guest asks for a reset.
+    #[arg(long)]
+    pub no_reboot: bool,
+
+    /// Write the generated device tree blob to FILE and exit.
+    #[arg(long, value_name = "FILE")]
+    pub dump_dtb: Option<PathBuf>,
+
+    /// Give the guest this device tree blob instead of the generated one.
+    #[arg(long, value_name = "FILE")]
+    pub dtb: Option<PathBuf>,
+
+    /// Enable ARM semihosting (HLT #0xF000): console I/O, time and exit status.
+    #[arg(long)]
+    pub semihosting: bool,
+
+    /// Write one line per executed instruction to FILE: vCPU, EL, PC, disassembly,
+    /// registers written; then a summary of exceptions taken.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Stop tracing after N instructions (the guest keeps running).
+    #[arg(long, value_name = "N")]
+    pub trace_limit: Option<u64>,
+
+    /// Trace only instructions whose PC is in START..END (hex or decimal).
+    #[arg(long, value_name = "START..END", value_parser = parse_range)]
+    pub trace_range: Option<(u64, u64)>,
+}
+
+/// Parses decimal or 0x-prefixed hexadecimal.
+pub fn parse_u64(s: &str) -> Result<u64, String> {
+    let s = s.trim().replace('_', "");
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    r.map_err(|_| format!("'{s}' is not a number"))
+}
+
+/// Parses a size with an optional K/M/G/T suffix (powers of 1024). A bare number
+/// is in MiB, as with QEMU's -m.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M') => (&s[..s.len() - 1], 1 << 20),
+        Some('G') => (&s[..s.len() - 1], 1 << 30),
+        Some('T') => (&s[..s.len() - 1], 1 << 40),
+        _ => (s, 1 << 20),
+    };
+    let n = parse_u64(num)?;
+    n.checked_mul(mult)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("'{s}' is not a valid size"))
+}
+
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s.split_once("..").ok_or("expected START..END")?;
+    let (a, b) = (parse_u64(a)?, parse_u64(b)?);
+    if a >= b {
+        return Err("START must be below END".into());
+    }
+    Ok((a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_numbers() {
+        assert_eq!(parse_size("128M"), Ok(128 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert_eq!(parse_size("512"), Ok(512 << 20));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert_eq!(parse_u64("0x4000_0000"), Ok(0x4000_0000));
+        assert_eq!(parse_range("0x10..0x20"), Ok((0x10, 0x20)));
+        assert!(parse_range("0x20..0x10").is_err());
+    }
+}

@@ -1,0 +1,642 @@
+//! Machine assembly and the run loop.
+//!
+//! vCPUs run round-robin on one thread, a slice of instructions each: deterministic
+//! by construction and simple; all per-vCPU state stays in the vCPU so that one host
+//! thread per vCPU can come later. Between slices the loop feeds the timers and the
+//! UART into the GIC, services exits (PSCI, semihosting), and sleeps when every
+//! running vCPU waits in WFI.
+
+use std::cell::{Cell, RefCell};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use armvm_cpu::cpu::mpidr_of;
+use armvm_cpu::memory::{Ram, RamError};
+use armvm_cpu::{Cpu, Exit};
+use armvm_devices::clock::{Clock, HostClock, COUNTER_HZ};
+use armvm_devices::gic::{Gic, GicVersion};
+use armvm_devices::pl011::Pl011;
+use armvm_devices::pl031::Pl031;
+use armvm_devices::virtio_mmio::{EmptySlot, SLOT_SIZE};
+use armvm_devices::Bus;
+use armvm_firmware::linux::{self, LinuxError, DTB_MAX};
+use armvm_firmware::loader::{self, LoadError};
+use armvm_firmware::psci::{self, Outcome as PsciOutcome, PowerState};
+use armvm_firmware::semihosting::{HeapInfo, Outcome, Semihosting};
+use armvm_firmware::{fdt, linux::Layout};
+use crossbeam_channel::Receiver;
+
+use crate::board::{self, map, Board};
+use crate::cli::RunArgs;
+use crate::console::{self, ConsoleEvent, RawMode, SerialTarget};
+use crate::trace::Tracer;
+
+/// Instructions per vCPU between looks at timers, interrupts and input.
+const SLICE_ONE_CPU: u64 = 100_000;
+const SLICE_SMP: u64 = 20_000;
+/// Longest sleep while every vCPU waits for an interrupt.
+const MAX_IDLE: Duration = Duration::from_millis(10);
+/// Exit status when the guest resets the machine under --no-reboot.
+pub const NO_REBOOT_STATUS: u8 = 3;
+const TWO_MIB: u64 = 2 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MachineError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot load {}", path.display())]
+    Load {
+        path: PathBuf,
+        #[source]
+        source: LoadError,
+    },
+    #[error("cannot boot {}", path.display())]
+    Linux {
+        path: PathBuf,
+        #[source]
+        source: LinuxError,
+    },
+    #[error("cannot set up guest RAM")]
+    Ram(#[from] RamError),
+    #[error("cannot create {}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--smp must be at least 1")]
+    NoCpus,
+    #[error("GICv{version} supports at most {max} vCPUs; {asked} were asked for")]
+    TooManyCpus {
+        version: u8,
+        max: usize,
+        asked: usize,
+    },
+    #[error("cannot build the device tree: {0}")]
+    Fdt(String),
+    #[error("the device tree {} is larger than 2 MiB", path.display())]
+    DtbTooLarge { path: PathBuf },
+    #[error("{what} ({size:#x} bytes) does not fit in guest RAM")]
+    DoesNotFit { what: &'static str, size: u64 },
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, MachineError> {
+    std::fs::read(path).map_err(|source| MachineError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Boots the machine described by `args`; returns the exit status.
+pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
+    let version = if args.gic == "3" {
+        GicVersion::V3
+    } else {
+        GicVersion::V2
+    };
+    if args.smp == 0 {
+        return Err(MachineError::NoCpus);
+    }
+    let max = board::max_cpus(version);
+    if args.smp > max {
+        return Err(MachineError::TooManyCpus {
+            version: if args.gic == "3" { 3 } else { 2 },
+            max,
+            asked: args.smp,
+        });
+    }
+    if let Some(path) = &args.dump_dtb {
+        let m = Machine::build(args, version, None)?;
+        std::fs::write(path, &m.dtb).map_err(|source| MachineError::Create {
+            path: path.clone(),
+            source,
+        })?;
+        return Ok(0);
+    }
+
+    let stdio = args.serial == SerialTarget::Stdio;
+    let _raw = if stdio { RawMode::enter() } else { None };
+    let input = console::spawn_input(_raw.is_some());
+    loop {
+        let tracer = match &args.trace {
+            Some(path) => {
+                let file = std::fs::File::create(path).map_err(|source| MachineError::Create {
+                    path: path.clone(),
+                    source,
+                })?;
+                Some(Tracer::new(
+                    Box::new(std::io::BufWriter::new(file)),
+                    args.trace_limit,
+                    args.trace_range,
+                ))
+            }
+            None => None,
+        };
+        let mut m = Machine::build(args, version, tracer)?;
+        match m.run(&input) {
+            Stop::Exit(code) => return Ok(code),
+            Stop::Reset if args.no_reboot => return Ok(NO_REBOOT_STATUS),
+            Stop::Reset => continue,
+        }
+    }
+}
+
+enum Stop {
+    Exit(u8),
+    Reset,
+}
+
+struct Vcpu {
+    cpu: Cpu,
+    power: PowerState,
+    /// Waiting in WFI (or PSCI CPU_SUSPEND) for an interrupt.
+    sleeping: bool,
+}
+
+struct Machine {
+    vcpus: Vec<Vcpu>,
+    board: Board,
+    semihosting: Option<Semihosting>,
+    /// UART input is taken from the console (not when semihosting reads it).
+    uart_input: bool,
+    psci_smc: bool,
+    dtb: Vec<u8>,
+    tracer: Option<Tracer>,
+}
+
+impl Machine {
+    fn build(
+        args: &RunArgs,
+        version: GicVersion,
+        tracer: Option<Tracer>,
+    ) -> Result<Machine, MachineError> {
+        let clock = Rc::new(HostClock::new(COUNTER_HZ));
+        let mut bus = Bus::default();
+        bus.log_unmapped = std::env::var_os("ARMVM_DEBUG").is_some();
+        bus.add_ram(Ram::new(map::RAM_BASE, args.memory)?);
+
+        let serial_out: Box<dyn Write> = match &args.serial {
+            SerialTarget::Stdio => Box::new(std::io::stdout()),
+            SerialTarget::None => Box::new(std::io::sink()),
+            SerialTarget::File(p) => {
+                Box::new(
+                    std::fs::File::create(p).map_err(|source| MachineError::Create {
+                        path: p.clone(),
+                        source,
+                    })?,
+                )
+            }
+        };
+        let uart = Rc::new(RefCell::new(Pl011::new(serial_out)));
+        bus.add_device(map::UART.0, map::UART.1, uart.clone());
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let rtc = Rc::new(RefCell::new(Pl031::new(clock.clone(), wall)));
+        bus.add_device(map::RTC.0, map::RTC.1, rtc.clone());
+        for i in 0..map::VIRTIO_SLOTS {
+            bus.add_device(
+                map::VIRTIO_BASE + i * SLOT_SIZE,
+                SLOT_SIZE,
+                Rc::new(RefCell::new(EmptySlot)),
+            );
+        }
+        let gic = Rc::new(RefCell::new(Gic::new(version, args.smp, board::GIC_IRQS)));
+        let current_cpu = Rc::new(Cell::new(0));
+        add_gic_windows(&mut bus, &gic, &current_cpu, version, args.smp);
+
+        let mut vcpus: Vec<Vcpu> = (0..args.smp)
+            .map(|i| {
+                let mut cpu = Cpu::new(i);
+                cpu.semihosting = args.semihosting;
+                if version == GicVersion::V3 {
+                    // ID_AA64PFR0_EL1.GIC: the GICv3 system-register interface.
+                    cpu.pfr0_extra = 1 << 24;
+                }
+                Vcpu {
+                    cpu,
+                    power: if i == 0 {
+                        PowerState::On
+                    } else {
+                        PowerState::Off
+                    },
+                    sleeping: false,
+                }
+            })
+            .collect();
+        if let Some(t) = &tracer {
+            for v in &mut vcpus {
+                v.cpu.set_trace(Some(t.hook()));
+            }
+        }
+        let irq_flags = vcpus
+            .iter()
+            .map(|v| v.cpu.interrupts_changed.clone())
+            .collect();
+        let mut board = Board {
+            bus,
+            clock,
+            gic,
+            uart,
+            rtc,
+            current_cpu,
+            irq_flags,
+        };
+
+        let (entry, dtb, heap) = load_guest(args, version, &mut board)?;
+        let boot = &mut vcpus[0].cpu;
+        boot.regs.pc = entry.pc;
+        boot.regs.x[0] = entry.dtb_addr;
+        let semihosting = args.semihosting.then(|| {
+            Semihosting::new(
+                Box::new(std::io::stdout()),
+                Box::new(std::io::stderr()),
+                Box::new(|| None),
+                args.append.clone(),
+                heap,
+            )
+        });
+        Ok(Machine {
+            vcpus,
+            board,
+            semihosting,
+            uart_input: !args.semihosting && args.serial != SerialTarget::None,
+            psci_smc: args.psci_conduit == "smc",
+            dtb,
+            tracer,
+        })
+    }
+
+    fn run(&mut self, input: &Receiver<ConsoleEvent>) -> Stop {
+        if let Some(s) = &mut self.semihosting {
+            let rx = input.clone();
+            s.set_input(Box::new(move || match rx.recv() {
+                Ok(ConsoleEvent::Byte(b)) => Some(b),
+                Ok(ConsoleEvent::Quit) | Err(_) => None,
+            }));
+        }
+        let slice = if self.vcpus.len() == 1 {
+            SLICE_ONE_CPU
+        } else {
+            SLICE_SMP
+        };
+        let stop = loop {
+            if let Some(stop) = self.poll_input(input) {
+                break stop;
+            }
+            self.update_timers();
+            self.board.sync_device_irqs();
+            let mut ran = false;
+            for i in 0..self.vcpus.len() {
+                if let Some(stop) = self.run_vcpu(i, slice, &mut ran) {
+                    return self.finish(stop);
+                }
+            }
+            if self.vcpus.iter().all(|v| v.power == PowerState::Off) {
+                eprintln!("armvm: every vCPU is off; stopping");
+                break Stop::Exit(0);
+            }
+            if !ran {
+                if let Some(stop) = self.idle(input) {
+                    break stop;
+                }
+            }
+            if self.tracer.as_ref().is_some_and(|t| t.finished()) {
+                for v in &mut self.vcpus {
+                    v.cpu.set_trace(None);
+                }
+            }
+        };
+        self.finish(stop)
+    }
+
+    fn finish(&mut self, stop: Stop) -> Stop {
+        self.board.uart.borrow_mut().flush();
+        let _ = std::io::stdout().flush();
+        if let Some(t) = self.tracer.take() {
+            for v in &self.vcpus {
+                t.summarize(&v.cpu);
+            }
+            t.close();
+        }
+        stop
+    }
+
+    /// Moves console input into the UART; Ctrl-A x stops the machine.
+    fn poll_input(&mut self, input: &Receiver<ConsoleEvent>) -> Option<Stop> {
+        if !self.uart_input {
+            return None;
+        }
+        let mut uart = self.board.uart.borrow_mut();
+        while uart.can_receive() {
+            match input.try_recv() {
+                Ok(ConsoleEvent::Byte(b)) => uart.receive(b),
+                Ok(ConsoleEvent::Quit) => return Some(Stop::Exit(0)),
+                Err(_) => break,
+            }
+        }
+        None
+    }
+
+    fn update_timers(&mut self) {
+        let now = self.board.clock.ticks();
+        for (i, v) in self.vcpus.iter().enumerate() {
+            let (virt, phys) = v.cpu.timer_levels(now);
+            let mut gic = self.board.gic.borrow_mut();
+            gic.set_level(i, board::PPI_VIRT_TIMER, virt);
+            gic.set_level(i, board::PPI_PHYS_TIMER, phys);
+        }
+    }
+
+    /// Runs vCPU `i` for a slice if it can run; sets `ran` if it did.
+    fn run_vcpu(&mut self, i: usize, slice: u64, ran: &mut bool) -> Option<Stop> {
+        if self.vcpus[i].power != PowerState::On {
+            return None;
+        }
+        self.board.current_cpu.set(i);
+        let v = &mut self.vcpus[i];
+        if v.sleeping {
+            v.cpu.refresh_interrupt_lines(&mut self.board);
+            if !(v.cpu.irq_line || v.cpu.fiq_line) {
+                return None;
+            }
+            v.sleeping = false;
+        }
+        *ran = true;
+        let exit = v.cpu.run(&mut self.board, slice);
+        match exit {
+            // No debugger is attached: nothing sets breakpoints or watchpoints.
+            Exit::BudgetSpent | Exit::Wfe | Exit::Breakpoint | Exit::Watchpoint(_) => None,
+            Exit::Wfi => {
+                self.vcpus[i].sleeping = true;
+                None
+            }
+            Exit::Hvc(imm) | Exit::Smc(imm) => {
+                let is_smc = matches!(exit, Exit::Smc(_));
+                if imm != 0 || is_smc != self.psci_smc {
+                    let cpu = &mut self.vcpus[i].cpu;
+                    let pc = cpu.regs.pc.wrapping_sub(4);
+                    cpu.undefined_instruction(pc);
+                    return None;
+                }
+                self.psci(i)
+            }
+            Exit::Semihosting => {
+                let s = self
+                    .semihosting
+                    .as_mut()
+                    .expect("semihosting exits only when enabled");
+                match s.handle(&mut self.vcpus[i].cpu, &mut self.board) {
+                    Outcome::Continue => None,
+                    Outcome::Exit(code) => Some(Stop::Exit(code as u8)),
+                }
+            }
+        }
+    }
+
+    fn psci(&mut self, caller: usize) -> Option<Stop> {
+        let mpidrs: Vec<u64> = (0..self.vcpus.len()).map(mpidr_of).collect();
+        let power: Vec<PowerState> = self.vcpus.iter().map(|v| v.power).collect();
+        let x = &self.vcpus[caller].cpu.regs.x;
+        match psci::call(x[0], [x[1], x[2], x[3]], &mpidrs, &power) {
+            PsciOutcome::Return(v) => self.vcpus[caller].cpu.regs.x[0] = v as u64,
+            PsciOutcome::CpuOn {
+                target,
+                entry,
+                context_id,
+            } => {
+                let t = &mut self.vcpus[target];
+                t.cpu.reset();
+                t.cpu.regs.pc = entry;
+                t.cpu.regs.x[0] = context_id;
+                t.power = PowerState::On;
+                t.sleeping = false;
+                self.vcpus[caller].cpu.regs.x[0] = psci::status::SUCCESS as u64;
+            }
+            PsciOutcome::CpuOff => self.vcpus[caller].power = PowerState::Off,
+            PsciOutcome::Suspend => {
+                let v = &mut self.vcpus[caller];
+                v.cpu.regs.x[0] = psci::status::SUCCESS as u64;
+                v.sleeping = true;
+            }
+            PsciOutcome::SystemOff => return Some(Stop::Exit(0)),
+            PsciOutcome::SystemReset => return Some(Stop::Reset),
+        }
+        None
+    }
+
+    /// Every running vCPU waits: sleep until the next timer deadline, console input,
+    /// or a short while, whichever comes first.
+    fn idle(&mut self, input: &Receiver<ConsoleEvent>) -> Option<Stop> {
+        let deadline = self
+            .vcpus
+            .iter()
+            .filter(|v| v.power == PowerState::On)
+            .filter_map(|v| v.cpu.next_timer_deadline())
+            .min();
+        let wait = deadline.map_or(MAX_IDLE, |d| self.board.clock.until(d).min(MAX_IDLE));
+        if wait.is_zero() {
+            return None;
+        }
+        if !self.uart_input {
+            std::thread::sleep(wait);
+            return None;
+        }
+        match input.recv_timeout(wait) {
+            Ok(ConsoleEvent::Byte(b)) => {
+                self.board.uart.borrow_mut().receive(b);
+                None
+            }
+            Ok(ConsoleEvent::Quit) => Some(Stop::Exit(0)),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                // Input ended (a closed pipe): keep time moving without it.
+                std::thread::sleep(wait);
+                None
+            }
+        }
+    }
+}
+
+fn add_gic_windows(
+    bus: &mut Bus,
+    gic: &Rc<RefCell<Gic>>,
+    current_cpu: &Rc<Cell<usize>>,
+    version: GicVersion,
+    cpus: usize,
+) {
+    use armvm_devices::gic::{GicCpuInterface, GicDistributor, GicRedistributor};
+    let dist = GicDistributor {
+        gic: gic.clone(),
+        current_cpu: current_cpu.clone(),
+    };
+    bus.add_device(
+        map::GIC_DIST.0,
+        map::GIC_DIST.1,
+        Rc::new(RefCell::new(dist)),
+    );
+    match version {
+        GicVersion::V2 => {
+            let cpuif = GicCpuInterface {
+                gic: gic.clone(),
+                current_cpu: current_cpu.clone(),
+            };
+            bus.add_device(map::GIC_CPU.0, map::GIC_CPU.1, Rc::new(RefCell::new(cpuif)));
+        }
+        GicVersion::V3 => {
+            let redist = GicRedistributor {
+                gic: gic.clone(),
+                current_cpu: current_cpu.clone(),
+            };
+            let size = cpus as u64 * map::GIC_REDIST_PER_CPU;
+            bus.add_device(map::GIC_REDIST_BASE, size, Rc::new(RefCell::new(redist)));
+        }
+    }
+}
+
+/// Where the boot vCPU starts.
+struct Entry {
+    pc: u64,
+    dtb_addr: u64,
+}
+
+fn align_up(x: u64, a: u64) -> u64 {
+    x.div_ceil(a) * a
+}
+
+/// Loads the kernel (Linux Image, ELF or raw), the initrd and the DTB into RAM.
+fn load_guest(
+    args: &RunArgs,
+    version: GicVersion,
+    board: &mut Board,
+) -> Result<(Entry, Vec<u8>, HeapInfo), MachineError> {
+    let ram_top = map::RAM_BASE + args.memory;
+    let kernel_path = &args.kernel;
+    let image = read_file(kernel_path)?;
+    let initrd = args.initrd.as_deref().map(read_file).transpose()?;
+    let bus = &mut board.bus;
+
+    let (pc, image_end, layout_dtb, initrd_range) =
+        if loader::is_elf(&image) || args.load_addr.is_some() {
+            let loaded = loader::load(&image, args.load_addr, &mut |pa, d| bus.write_ram(pa, d))
+                .map_err(|source| MachineError::Load {
+                    path: kernel_path.clone(),
+                    source,
+                })?;
+            let mut next = align_up(loaded.end, TWO_MIB);
+            let initrd_range = match &initrd {
+                Some(data) => {
+                    let r = (next, next + data.len() as u64);
+                    next = align_up(r.1, TWO_MIB);
+                    Some(r)
+                }
+                None => None,
+            };
+            // The DTB goes at the start of RAM when the program leaves it free, as QEMU does.
+            let dtb = if loaded.start >= map::RAM_BASE + DTB_MAX || loaded.end <= map::RAM_BASE {
+                map::RAM_BASE
+            } else {
+                next
+            };
+            (loaded.entry, loaded.end, dtb, initrd_range)
+        } else {
+            let image = linux::decompress(image).map_err(|source| MachineError::Linux {
+                path: kernel_path.clone(),
+                source,
+            })?;
+            let header = linux::parse_header(&image).map_err(|source| MachineError::Linux {
+                path: kernel_path.clone(),
+                source,
+            })?;
+            let Layout {
+                kernel,
+                initrd: initrd_range,
+                dtb,
+            } = linux::layout(
+                &header,
+                image.len() as u64,
+                initrd.as_ref().map(|d| d.len() as u64),
+                map::RAM_BASE,
+                args.memory,
+            )
+            .map_err(|source| MachineError::Linux {
+                path: kernel_path.clone(),
+                source,
+            })?;
+            if !bus.write_ram(kernel, &image) {
+                return Err(MachineError::DoesNotFit {
+                    what: "the kernel",
+                    size: image.len() as u64,
+                });
+            }
+            (
+                kernel,
+                kernel + header.image_size.max(image.len() as u64),
+                dtb,
+                initrd_range,
+            )
+        };
+
+    if let (Some(data), Some((start, _))) = (&initrd, initrd_range) {
+        if !bus.write_ram(start, data) {
+            return Err(MachineError::DoesNotFit {
+                what: "the initrd",
+                size: data.len() as u64,
+            });
+        }
+    }
+    let dtb = match &args.dtb {
+        Some(path) => {
+            let d = read_file(path)?;
+            if d.len() as u64 > DTB_MAX {
+                return Err(MachineError::DtbTooLarge { path: path.clone() });
+            }
+            d
+        }
+        None => {
+            let mpidrs = (0..args.smp).map(mpidr_of).collect();
+            let method = if args.psci_conduit == "smc" {
+                "smc"
+            } else {
+                "hvc"
+            };
+            let desc = board::describe(
+                version,
+                mpidrs,
+                args.memory,
+                method,
+                args.append.clone(),
+                initrd_range,
+                COUNTER_HZ,
+            );
+            fdt::build(&desc).map_err(|e| MachineError::Fdt(e.to_string()))?
+        }
+    };
+    if layout_dtb + dtb.len() as u64 > ram_top || !bus.write_ram(layout_dtb, &dtb) {
+        return Err(MachineError::DoesNotFit {
+            what: "the device tree",
+            size: dtb.len() as u64,
+        });
+    }
+    let heap_base = align_up(image_end.max(initrd_range.map_or(0, |r| r.1)), 0x1000);
+    let heap = HeapInfo {
+        heap_base,
+        heap_limit: ram_top - (1 << 20),
+        stack_base: ram_top,
+        stack_limit: ram_top - (1 << 20),
+    };
+    Ok((
+        Entry {
+            pc,
+            dtb_addr: layout_dtb,
+        },
+        dtb,
+        heap,
+    ))
+}
