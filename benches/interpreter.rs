@@ -164,17 +164,23 @@ fn bench(c: &mut Criterion) {
 
     let (mut cpu, mut board) = setup(INTEGER_LOOP);
     run_budget(&mut cpu, &mut board);
-    assert_eq!(exceptions_taken(&cpu), 0, "the integer loop raised an exception");
-    group.bench_function("integer", |b| {
-        b.iter(|| run_budget(&mut cpu, &mut board))
-    });
+    assert_eq!(
+        exceptions_taken(&cpu),
+        0,
+        "the integer loop raised an exception"
+    );
+    group.bench_function("integer", |b| b.iter(|| run_budget(&mut cpu, &mut board)));
 
     let (mut cpu, mut board) = setup(MEMORY_LOOP);
     cpu.regs.x[1] = BUFFER;
     cpu.regs.x[2] = 0;
     enable_mmu(&mut cpu, &mut board);
     run_budget(&mut cpu, &mut board);
-    assert_eq!(exceptions_taken(&cpu), 0, "the memory loop raised an exception");
+    assert_eq!(
+        exceptions_taken(&cpu),
+        0,
+        "the memory loop raised an exception"
+    );
     group.bench_function("memory_mmu", |b| {
         b.iter(|| run_budget(&mut cpu, &mut board))
     });
@@ -183,15 +189,17 @@ fn bench(c: &mut Criterion) {
     cpu.sys.cpacr = 3 << 20; // FPEN: no FP/SIMD traps
     cpu.run(&mut board, 100);
     if exceptions_taken(&cpu) > 0 {
-        let ec = cpu.exception_counts.iter().position(|&n| n > 0).unwrap_or(0);
+        let ec = cpu
+            .exception_counts
+            .iter()
+            .position(|&n| n > 0)
+            .unwrap_or(0);
         println!(
             "interpreter/fp_simd: skipped, the loop raised an exception (EC {ec:#x}); \
              FP/SIMD are not implemented yet"
         );
     } else {
-        group.bench_function("fp_simd", |b| {
-            b.iter(|| run_budget(&mut cpu, &mut board))
-        });
+        group.bench_function("fp_simd", |b| b.iter(|| run_budget(&mut cpu, &mut board)));
     }
     group.finish();
 }
