@@ -70,14 +70,33 @@ int main(void)
     isb();
     u64 cval = read_sysreg(cntv_cval_el0);
     CHECK(3, "CVAL = counter + TVAL at the write", cval >= c0 + ticks && cval <= c1 + ticks);
-    CHECK_EQ(4, "ISTATUS before expiry", read_sysreg(cntv_ctl_el0) & CTL_ISTATUS, 0);
+    /* Under host load the 5 ms may pass at any point, so each value read is
+     * compared with what the counter read just before and after it allows. */
+    u64 a = counter();
+    u64 ctl = read_sysreg(cntv_ctl_el0);
+    u64 isr = read_sysreg(isr_el1);
+    u64 b = counter();
+    if (b < cval) {
+        CHECK_EQ(4, "ISTATUS before expiry", ctl & CTL_ISTATUS, 0);
+        CHECK_EQ(4, "no IRQ pending before expiry (ISR_EL1.I)", isr & ISR_I, 0);
+    } else if (a >= cval) {
+        CHECK_EQ(4, "ISTATUS after expiry", ctl & CTL_ISTATUS, CTL_ISTATUS);
+    }
+    a = counter();
     u64 tval1 = read_sysreg(cntv_tval_el0);
+    b = counter();
     delay_ticks(freq / 10000);
+    u64 c = counter();
     u64 tval2 = read_sysreg(cntv_tval_el0);
-    printf("TVAL %lu -> %lu (programmed %lu)\n", tval1, tval2, ticks);
-    CHECK(5, "TVAL counts down", tval2 < tval1);
-    CHECK(5, "TVAL stays within the programmed interval", tval1 <= ticks && tval2 > 0);
-    CHECK_EQ(4, "no IRQ pending before expiry (ISR_EL1.I)", read_sysreg(isr_el1) & ISR_I, 0);
+    u64 d = counter();
+    printf("TVAL %ld -> %ld (programmed %lu)\n", (long)(int)tval1, (long)(int)tval2, ticks);
+    /* TVAL is CVAL - counter as a signed 32-bit value. */
+    i64 t1 = (int)tval1, t2 = (int)tval2;
+    CHECK(5, "TVAL = CVAL - counter (first read)",
+          t1 <= (i64)(cval - a) && t1 >= (i64)(cval - b));
+    CHECK(5, "TVAL = CVAL - counter (second read)",
+          t2 <= (i64)(cval - c) && t2 >= (i64)(cval - d));
+    CHECK(5, "TVAL counts down", t2 < t1);
 
     /* ---- WFI with IRQs masked in PSTATE: the pending interrupt still wakes it.
      * WFI may wake spuriously, hence the loop; a WFI that does not wait at all
@@ -91,7 +110,7 @@ int main(void)
     printf("woke after %u WFI, %lu ticks after programming\n", wfis, woke - c0);
     CHECK_EQ(6, "ISTATUS after WFI", read_sysreg(cntv_ctl_el0) & CTL_ISTATUS, CTL_ISTATUS);
     CHECK(7, "counter advanced by at least the programmed ticks", woke - c0 >= ticks);
-    CHECK(7, "woke at most 100 ms late", woke - c0 < ticks + freq / 10);
+    CHECK(7, "woke at most 1 s late (host load allowing)", woke - c0 < ticks + freq);
     CHECK(8, "WFI waited (at most 10 wake-ups)", wfis <= 10);
     CHECK_EQ(8, "no IRQ taken while masked", irqs.count - irqs_before, 0);
     u64 tval = read_sysreg(cntv_tval_el0);
