@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
-use armvm_cpu::cpu::mpidr_of;
+use armvm_cpu::cpu::{mpidr_of, SharedCode};
 use armvm_cpu::memory::{Ram, RamError};
 use armvm_cpu::{Cpu, Exit};
 use armvm_devices::clock::{Clock, HostClock, COUNTER_HZ};
@@ -211,9 +211,11 @@ impl Machine {
         let current_cpu = Rc::new(Cell::new(0));
         add_gic_windows(&mut bus, &gic, &current_cpu, version, args.smp);
 
+        let shared_code = SharedCode::new(args.smp);
         let mut vcpus: Vec<Vcpu> = (0..args.smp)
             .map(|i| {
                 let mut cpu = Cpu::new(i);
+                cpu.share_code(shared_code.clone());
                 cpu.semihosting = args.semihosting;
                 if version == GicVersion::V3 {
                     // ID_AA64PFR0_EL1.GIC: the GICv3 system-register interface.

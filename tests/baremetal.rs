@@ -270,13 +270,13 @@ fn check_simple(prog: &str, extra_stdout: &[&str]) {
 }
 
 #[test]
-#[ignore = "armvm bug: exceptions [15] WFE at EL0 with SCTLR.nTWE=0 traps although the event register (set by ERET) is set: 2 traps, expected 1 (only the second WFE); [25]-[27] the timer IRQ is taken ~1300 times instead of once: writing CNTV_CTL_EL0=0 in the handler does not lower PPI 27 (Platform::timer_changed is never called)"]
+
 fn exceptions() {
     check_simple("exceptions", &[]);
 }
 
 #[test]
-#[ignore = "armvm bug: mmu [23]/[43]/[63]/[83] AT S1E1R on Device memory: PAR_EL1.SH is 0b00 (the descriptor field), expected 0b10 (Device memory reads as Outer Shareable)"]
+
 fn mmu() {
     check_simple(
         "mmu",
@@ -290,7 +290,7 @@ fn mmu() {
 }
 
 #[test]
-#[ignore = "armvm bug: tlb [21]/[22] TLBI VAE1/VAALE1 of an address inside a 2M block only drops that 4K page from the software TLB: other pages of the block still read the old block (0x58.. instead of 0x59..)"]
+
 fn tlb() {
     check_simple("tlb", &[]);
 }
@@ -301,7 +301,7 @@ fn unprivileged() {
 }
 
 #[test]
-#[ignore = "armvm bug: wfi_timer [9] CNTV_TVAL_EL0 after expiry reads 0xffffffff_fffxxxxx, bits 63:32 must be 0 (RES0; TimerValue is 32 bits); [11] the IRQ is taken ~1300 times instead of once and [17] ISR_EL1.I stays 1 for 10 ms after CNTV_CTL_EL0=0 (CNTV_CTL_EL0 writes do not reach the GIC: Platform::timer_changed is never called)"]
+
 fn wfi_timer() {
     check_simple("wfi_timer", &[]);
 }

@@ -1,6 +1,6 @@
 //! One vCPU: architectural state, its software TLBs and code cache, and the run loop.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 
@@ -146,48 +146,114 @@ struct JumpEntry {
     block: Option<Rc<Block>>,
 }
 
-/// Decoded blocks, keyed by physical address, with the pages they came from, and a
-/// direct-mapped jump cache from virtual PC to block that skips translation and the
-/// hash lookup. The jump cache is emptied in O(1) by bumping its generation whenever
-/// translations change (TLB flush) or breakpoints change.
-pub struct CodeCache {
+/// Decoded blocks, keyed by physical address, with the pages they came from. Shared
+/// by all vCPUs of a machine: code written by one vCPU must stop being executed by
+/// every other (Linux patches kernel text while other CPUs run).
+pub struct SharedCode {
+    maps: RefCell<CodeMaps>,
+    /// Per vCPU: pages that became code pages since it last looked, whose write
+    /// permission it must drop from its own TLB (so writes reach the slow path).
+    to_protect: Vec<RefCell<Vec<u64>>>,
+    pending: Vec<Cell<bool>>,
+}
+
+#[derive(Default)]
+struct CodeMaps {
     blocks: HashMap<u64, Rc<Block>>,
     pages: HashMap<u64, Vec<u64>>,
-    jump: Box<[JumpEntry]>,
-    generation: u64,
 }
 
-impl Default for CodeCache {
-    fn default() -> Self {
-        CodeCache {
-            blocks: HashMap::default(),
-            pages: HashMap::default(),
-            jump: vec![JumpEntry::default(); JUMP_CACHE_SIZE].into_boxed_slice(),
-            generation: 1,
-        }
+impl SharedCode {
+    /// Code tracking for a machine of `cpus` vCPUs (indices 0..cpus).
+    pub fn new(cpus: usize) -> Rc<SharedCode> {
+        Rc::new(SharedCode {
+            maps: RefCell::default(),
+            to_protect: (0..cpus).map(|_| RefCell::default()).collect(),
+            pending: (0..cpus).map(|_| Cell::new(false)).collect(),
+        })
     }
-}
-
-impl CodeCache {
     fn is_code_page(&self, pa_page: u64) -> bool {
-        self.pages.contains_key(&pa_page)
+        self.maps.borrow().pages.contains_key(&pa_page)
+    }
+    fn lookup(&self, pa: u64) -> Option<Rc<Block>> {
+        self.maps.borrow().blocks.get(&pa).cloned()
+    }
+    /// Adds a block; a page that becomes a code page is queued for every other vCPU.
+    fn insert(&self, pa: u64, block: Rc<Block>, by_cpu: usize) -> bool {
+        let page = pa & !0xfff;
+        let mut maps = self.maps.borrow_mut();
+        let starts = maps.pages.entry(page).or_default();
+        let new_page = starts.is_empty();
+        if !starts.contains(&pa) {
+            starts.push(pa);
+        }
+        maps.blocks.insert(pa, block);
+        if new_page {
+            for (cpu, queue) in self.to_protect.iter().enumerate() {
+                if cpu != by_cpu {
+                    queue.borrow_mut().push(page);
+                    self.pending[cpu].set(true);
+                }
+            }
+        }
+        new_page
     }
     /// Drops every block decoded from physical page `pa_page`.
-    pub fn invalidate_page(&mut self, pa_page: u64) {
-        if let Some(starts) = self.pages.remove(&pa_page) {
+    pub fn invalidate_page(&self, pa_page: u64) {
+        let mut maps = self.maps.borrow_mut();
+        if let Some(starts) = maps.pages.remove(&pa_page) {
             for pa in starts {
-                if let Some(b) = self.blocks.remove(&pa) {
+                if let Some(b) = maps.blocks.remove(&pa) {
                     b.valid.set(false);
                 }
             }
         }
     }
-    pub fn clear(&mut self) {
-        for b in self.blocks.values() {
+    fn clear(&self) {
+        let mut maps = self.maps.borrow_mut();
+        for b in maps.blocks.values() {
             b.valid.set(false);
         }
-        self.blocks.clear();
-        self.pages.clear();
+        maps.blocks.clear();
+        maps.pages.clear();
+    }
+    #[inline(always)]
+    fn has_pending(&self, cpu: usize) -> bool {
+        self.pending.get(cpu).is_some_and(|p| p.get())
+    }
+    fn take_pending(&self, cpu: usize) -> Vec<u64> {
+        self.pending[cpu].set(false);
+        std::mem::take(&mut *self.to_protect[cpu].borrow_mut())
+    }
+}
+
+/// A vCPU's view of the code: the shared blocks, and its own direct-mapped jump
+/// cache from virtual PC to block that skips translation and the hash lookup. The
+/// jump cache is emptied in O(1) by bumping its generation whenever translations
+/// change (TLB flush) or breakpoints change; blocks invalidated by a write are
+/// noticed through their `valid` flag.
+pub struct CodeCache {
+    shared: Rc<SharedCode>,
+    jump: Box<[JumpEntry]>,
+    generation: u64,
+}
+
+impl CodeCache {
+    fn new(shared: Rc<SharedCode>) -> CodeCache {
+        CodeCache {
+            shared,
+            jump: vec![JumpEntry::default(); JUMP_CACHE_SIZE].into_boxed_slice(),
+            generation: 1,
+        }
+    }
+    fn is_code_page(&self, pa_page: u64) -> bool {
+        self.shared.is_code_page(pa_page)
+    }
+    pub fn invalidate_page(&mut self, pa_page: u64) {
+        self.shared.invalidate_page(pa_page);
+    }
+    pub fn clear(&mut self) {
+        self.shared.clear();
         self.forget_jumps();
     }
     /// Empties the jump cache.
@@ -300,23 +366,29 @@ impl Cpu {
             interrupts_changed: Arc::new(AtomicBool::new(false)),
             debug: DebugState::default(),
             tlb: [Tlb::default(), Tlb::default()],
-            code: CodeCache::default(),
+            code: CodeCache::new(SharedCode::new(index + 1)),
             trace: None,
         }
     }
 
     /// Resets to the architectural reset state (EL1h, interrupts masked, MMU off).
     pub fn reset(&mut self) {
-        let (index, semihosting, pfr0, trace) = (
-            self.index,
-            self.semihosting,
-            self.pfr0_extra,
-            self.trace.take(),
-        );
-        *self = Cpu::new(index);
-        self.semihosting = semihosting;
-        self.pfr0_extra = pfr0;
-        self.trace = trace;
+        // What belongs to the machine rather than to the architectural state survives:
+        // the board's interrupt flag, the shared code cache, the debugger's state.
+        let mut fresh = Cpu::new(self.index);
+        fresh.semihosting = self.semihosting;
+        fresh.pfr0_extra = self.pfr0_extra;
+        fresh.trace = self.trace.take();
+        fresh.debug = std::mem::take(&mut self.debug);
+        fresh.interrupts_changed = self.interrupts_changed.clone();
+        fresh.code = CodeCache::new(self.code.shared.clone());
+        *self = fresh;
+        self.interrupts_changed.store(true, Ordering::Relaxed);
+    }
+
+    /// Makes this vCPU use `shared` code tracking (one per machine, see [`SharedCode`]).
+    pub fn share_code(&mut self, shared: Rc<SharedCode>) {
+        self.code = CodeCache::new(shared);
     }
 
     /// Installs a per-instruction trace hook. While one is installed the CPU runs
@@ -382,6 +454,16 @@ impl Cpu {
         }
     }
 
+    /// TLBI by VA: drops the entries that the translation of `va` may have filled:
+    /// its page, and every page of the block or large page that held it.
+    pub fn flush_tlb_va(&mut self, va: u64) {
+        let page = va & !0xfff;
+        let drop = |e: &crate::mmu::TlbEntry| (e.va_page ^ page) & e.leaf_mask == 0;
+        self.tlb[0].flush_where(drop);
+        self.tlb[1].flush_where(drop);
+        self.code.forget_jumps();
+    }
+
     pub fn flush_tlb_page(&mut self, va: u64) {
         self.tlb[0].flush_page(va);
         self.tlb[1].flush_page(va);
@@ -416,6 +498,9 @@ impl Cpu {
             let block = match self.fetch_block(plat) {
                 Ok(b) => b,
                 Err(e) => {
+                    // Counted like an instruction, so that a guest whose vectors
+                    // cannot be fetched still hands control back to the board.
+                    self.icount += 1;
                     let pc = self.regs.pc;
                     self.take_exception(e, pc);
                     continue;
@@ -541,6 +626,12 @@ impl Cpu {
         if pc & 3 != 0 {
             return Err(Exception::PcAlignment(pc));
         }
+        if self.code.shared.has_pending(self.index) {
+            for page in self.code.shared.take_pending(self.index) {
+                self.tlb[0].protect_code_page(page);
+                self.tlb[1].protect_code_page(page);
+            }
+        }
         let tag = pc | self.regs.el as u64;
         let slot = &self.code.jump[(pc >> 2) as usize & (JUMP_CACHE_SIZE - 1)];
         if slot.tag == tag && slot.generation == self.code.generation {
@@ -568,9 +659,9 @@ impl Cpu {
         let (host, pa) = self.translate_fetch(plat, pc)?;
         let checks_breakpoints = !self.debug.breakpoint_pages.is_empty()
             && self.debug.breakpoint_pages.contains_key(&(pc & !0xfff));
-        if let Some(b) = self.code.blocks.get(&pa) {
+        if let Some(b) = self.code.shared.lookup(pa) {
             if b.checks_breakpoints == checks_breakpoints {
-                return Ok(b.clone());
+                return Ok(b);
             }
         }
         let mut insns = Vec::new();
@@ -590,16 +681,11 @@ impl Cpu {
             checks_breakpoints,
             valid: Cell::new(true),
         });
-        let page = pa & !0xfff;
-        let starts = self.code.pages.entry(page).or_default();
-        if starts.is_empty() {
+        if self.code.shared.insert(pa, block.clone(), self.index) {
+            let page = pa & !0xfff;
             self.tlb[0].protect_code_page(page);
             self.tlb[1].protect_code_page(page);
         }
-        if !starts.contains(&pa) {
-            starts.push(pa);
-        }
-        self.code.blocks.insert(pa, block.clone());
         Ok(block)
     }
 
@@ -671,6 +757,7 @@ impl Cpu {
             e.device = t.device;
             e.va_page = page;
             e.global = !t.ng;
+            e.leaf_mask = !(t.leaf_size - 1);
         }
         Ok(t)
     }
@@ -926,6 +1013,9 @@ impl Cpu {
         value: u128,
         acc: Access,
     ) -> Result<(), Exception> {
+        // Both halves are checked before writing, the first one first so that a
+        // fault reports the lowest faulting address.
+        self.probe_write(mem, va, acc)?;
         self.probe_write(mem, va.wrapping_add(8), acc)?;
         self.write(mem, va, 8, value as u64, acc)?;
         self.write(mem, va.wrapping_add(8), 8, (value >> 64) as u64, acc)

@@ -44,6 +44,8 @@ pub struct Translation {
     pub ng: bool,
     /// The level of the leaf descriptor (or 0 with the MMU off).
     pub level: u8,
+    /// Bytes covered by the leaf descriptor (4 KiB with the MMU off).
+    pub leaf_size: u64,
 }
 
 /// One step of a walk, recorded for debugging.
@@ -92,6 +94,7 @@ impl Regime {
                 sh: 0b10,
                 ng: false,
                 level: 0,
+                leaf_size: 0x1000,
             });
         }
 
@@ -212,7 +215,7 @@ impl Regime {
             let ap = (desc >> 6) & 3;
             let uxn = (desc >> 54) & 1 == 1 || uxn_table;
             let pxn = (desc >> 53) & 1 == 1 || pxn_table;
-            return Ok(self.leaf(
+            let mut t = self.leaf(
                 va,
                 base | (va & out_mask),
                 ap,
@@ -222,7 +225,9 @@ impl Regime {
                 attr,
                 desc,
                 lvl,
-            ));
+            );
+            t.leaf_size = out_mask + 1;
+            return Ok(t);
         }
     }
 
@@ -268,6 +273,7 @@ impl Regime {
             sh: ((desc >> 8) & 3) as u8,
             ng: desc & (1 << 11) != 0,
             level,
+            leaf_size: 0x1000,
         }
     }
 }
@@ -318,6 +324,9 @@ pub struct TlbEntry {
     pub va_page: u64,
     /// A global mapping (nG = 0): valid whatever the ASID.
     pub global: bool,
+    /// Mask of the virtual address bits that select the leaf (block or page) of the
+    /// translation: TLBI by VA drops every entry sharing them.
+    pub leaf_mask: u64,
 }
 
 impl TlbEntry {
@@ -330,6 +339,7 @@ impl TlbEntry {
         device: false,
         va_page: 0,
         global: false,
+        leaf_mask: !0xfff,
     };
 }
 

@@ -121,12 +121,20 @@ fn ldst_pair_gpr_ok(w: u32) -> bool {
         _ => false,
     }
 }
+/// LDNP/STNP (general-purpose): no LDPSW-like form, so opc must be 00 or 10.
+fn ldst_nopair_gpr_ok(w: u32) -> bool {
+    bits(w, 30, 30) == 0
+}
 fn ldst_pair_fp_ok(w: u32) -> bool {
     bits(w, 31, 30) != 3
 }
 /// CASP: Rs and Rt must be even-numbered (the pairs are Rs,Rs+1 and Rt,Rt+1).
 fn casp_regs_even(w: u32) -> bool {
     bits(w, 16, 16) == 0 && bits(w, 0, 0) == 0
+}
+/// DCPS: LL = 00 is unallocated.
+fn dcps_level_ok(w: u32) -> bool {
+    bits(w, 1, 0) != 0
 }
 /// Conditional select: op2<1> is reserved.
 fn csel_ok(w: u32) -> bool {
@@ -167,7 +175,7 @@ pub static BASE: &[Encoding] = &[
     enc!(Brk,         "BRK",                       "11010100 001 iiiiiiiiiiiiiiii 000 00"),
     enc!(Hlt,         "HLT",                       "11010100 010 iiiiiiiiiiiiiiii 000 00"),
     // DCPS1-3 exist only in Debug state, which armvm does not model: UNDEFINED here.
-    enc!(DebugOnly,   "DCPS1/DCPS2/DCPS3",         "11010100 101 iiiiiiiiiiiiiiii 000 ll"),
+    enc!(DebugOnly,   "DCPS1/DCPS2/DCPS3",         "11010100 101 iiiiiiiiiiiiiiii 000 ll", dcps_level_ok),
     enc!(MsrImm,      "MSR (immediate)",           "1101010100 0 00 ppp 0100 mmmm qqq 11111"),
     enc!(Hint,        "HINT (NOP, YIELD, WFE, WFI, SEV, SEVL, ...)", "1101010100 0 00 011 0010 mmmm qqq 11111"),
     enc!(Clrex,       "CLREX",                     "1101010100 0 00 011 0011 mmmm 010 11111"),
@@ -205,7 +213,7 @@ pub static BASE: &[Encoding] = &[
     enc!(LdrLiteral,  "LDR/LDRSW/PRFM (literal)",  "oo 011 0 00 iiiiiiiiiiiiiiiiiii ttttt"),
     enc!(LdrLiteralFp, "LDR (literal, SIMD&FP)",   "0o 011 1 00 iiiiiiiiiiiiiiiiiii ttttt"),
     enc!(LdrLiteralFp, "LDR (literal, SIMD&FP), Q", "10 011 1 00 iiiiiiiiiiiiiiiiiii ttttt"),
-    enc!(LdstPair,    "STNP/LDNP",                 "oo 101 0 000 l iiiiiii uuuuu nnnnn ttttt", ldst_pair_gpr_ok),
+    enc!(LdstPair,    "STNP/LDNP",                 "oo 101 0 000 l iiiiiii uuuuu nnnnn ttttt", ldst_nopair_gpr_ok),
     enc!(LdstPair,    "STP/LDP/LDPSW (post-index)", "oo 101 0 001 l iiiiiii uuuuu nnnnn ttttt", ldst_pair_gpr_ok),
     enc!(LdstPair,    "STP/LDP/LDPSW (signed offset)", "oo 101 0 010 l iiiiiii uuuuu nnnnn ttttt", ldst_pair_gpr_ok),
     enc!(LdstPair,    "STP/LDP/LDPSW (pre-index)", "oo 101 0 011 l iiiiiii uuuuu nnnnn ttttt", ldst_pair_gpr_ok),

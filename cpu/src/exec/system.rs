@@ -83,14 +83,14 @@ pub fn msr_imm(cpu: &mut Cpu, i: Insn) -> ExecResult {
 pub fn hint(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
     match i.bits(11, 5) {
         2 => {
+            // A set event register is consumed before the trap check (WFE pseudocode).
+            if std::mem::take(&mut cpu.event_register) {
+                return Ok(Flow::Next);
+            }
             if cpu.regs.el == 0 && cpu.sys.sctlr & sctlr::NTWE == 0 {
                 return Err(Exception::WfxTrap { wfe: true });
             }
-            if std::mem::take(&mut cpu.event_register) {
-                Ok(Flow::Next)
-            } else {
-                exit_after(cpu, Exit::Wfe)
-            }
+            exit_after(cpu, Exit::Wfe)
         }
         3 => {
             if cpu.regs.el == 0 && cpu.sys.sctlr & sctlr::NTWI == 0 {
@@ -156,7 +156,7 @@ pub fn sys(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
         // TLBI VMALLE1(IS), VAE1(IS), ASIDE1(IS), VAAE1(IS), VALE1(IS), VAALE1(IS)
         (0, 8, 3 | 7, 0 | 1 | 2 | 3 | 5 | 7) if !el0 => {
             match op2 {
-                1 | 3 | 5 | 7 => cpu.flush_tlb_page(sign_extend_va(xt << 12)),
+                1 | 3 | 5 | 7 => cpu.flush_tlb_va(sign_extend_va(xt << 12)),
                 _ => cpu.flush_tlb(),
             }
             Ok(Flow::Next)
@@ -184,11 +184,23 @@ fn at(cpu: &mut Cpu, plat: &mut dyn Platform, va: u64, write: bool, user: bool) 
                 } else {
                     0
                 };
-                (attr << 56) | (t.pa & 0x0000_ffff_ffff_f000) | ((t.sh as u64) << 7) | (1 << 11)
+                (attr << 56)
+                    | (t.pa & 0x0000_ffff_ffff_f000)
+                    | (par_shareability(&t, attr) << 7)
+                    | (1 << 11)
             }
         }
         Err(kind) => at_fault(kind),
     };
+}
+
+/// PAR_EL1.SH: Device and Normal Non-cacheable memory report Outer Shareable.
+fn par_shareability(t: &crate::mmu::Translation, attr: u64) -> u64 {
+    if t.device || attr == 0x44 {
+        0b10
+    } else {
+        t.sh as u64
+    }
 }
 
 fn at_fault(kind: FaultKind) -> u64 {
@@ -219,6 +231,16 @@ fn dc_zva(cpu: &mut Cpu, plat: &mut dyn Platform, va: u64) -> ExecResult {
     Ok(Flow::Next)
 }
 
+/// Generic timer registers whose writes change the timer outputs.
+const TIMER_REGISTERS: [u32; 6] = [
+    sr::CNTP_CTL_EL0,
+    sr::CNTP_CVAL_EL0,
+    sr::CNTP_TVAL_EL0,
+    sr::CNTV_CTL_EL0,
+    sr::CNTV_CVAL_EL0,
+    sr::CNTV_TVAL_EL0,
+];
+
 /// MSR (register) and MRS.
 pub fn msr_mrs(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
     let k = i.bits(20, 5);
@@ -230,6 +252,13 @@ pub fn msr_mrs(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
     } else {
         let v = cpu.regs.xr(i.rt());
         write_sysreg(cpu, plat, k, v, i)?;
+        if TIMER_REGISTERS.contains(&k) {
+            // The timer outputs may have changed: the board must see it before the
+            // guest's next instruction (an IRQ handler lowers the line this way).
+            let (virt, phys) = cpu.timer_levels(plat.counter());
+            plat.timer_changed(cpu.index, virt, phys);
+            cpu.refresh_interrupt_lines(plat);
+        }
         Ok(Flow::Next)
     }
 }
@@ -350,8 +379,9 @@ fn read_sysreg(cpu: &mut Cpu, plat: &mut dyn Platform, k: u32, i: Insn) -> Resul
         sr::CNTV_CTL_EL0 => timer_ctl(s.cntv_ctl, s.cntv_cval, plat.counter()),
         sr::CNTP_CVAL_EL0 => s.cntp_cval,
         sr::CNTV_CVAL_EL0 => s.cntv_cval,
-        sr::CNTP_TVAL_EL0 => s.cntp_cval.wrapping_sub(plat.counter()) as i32 as i64 as u64,
-        sr::CNTV_TVAL_EL0 => s.cntv_cval.wrapping_sub(plat.counter()) as i32 as i64 as u64,
+        // TimerValue is bits 31:0 (signed); bits 63:32 are RES0.
+        sr::CNTP_TVAL_EL0 => s.cntp_cval.wrapping_sub(plat.counter()) as u32 as u64,
+        sr::CNTV_TVAL_EL0 => s.cntv_cval.wrapping_sub(plat.counter()) as u32 as u64,
         sr::MDSCR_EL1 => s.mdscr,
         sr::MDCCINT_EL1 => s.mdccint,
         sr::OSLSR_EL1 => s.oslsr,
