@@ -56,7 +56,10 @@ pub enum Exit {
     Semihosting,
     /// A debugger breakpoint: the PC is AT the breakpoint, not yet executed.
     Breakpoint,
-    /// A debugger watchpoint was hit by the instruction just executed.
+    /// A debugger watchpoint: the instruction at the PC accesses watched data and
+    /// has not executed (it is abandoned as for a fault, before the access), as
+    /// ARM's watchpoint exceptions and gdb on AArch64 expect. Resume with
+    /// [`DebugState::skip_watch_at`] set to the PC to let it through.
     Watchpoint(WatchHit),
 }
 
@@ -97,6 +100,13 @@ pub struct DebugState {
     watch_hit: Option<WatchHit>,
     /// Resume at this PC without stopping at its breakpoint (continuing from it).
     pub skip_breakpoint_at: Option<u64>,
+    /// Resume at this PC without stopping for its watched accesses.
+    pub skip_watch_at: Option<u64>,
+    /// Watchpoints are checked only for the instructions `run` executes, not for
+    /// accesses the board makes on the guest's behalf (semihosting).
+    armed: bool,
+    /// The instruction at this PC is let through (see `skip_watch_at`).
+    skipping_watch: Option<u64>,
     /// Take no interrupts (single-stepping with interrupts held off).
     pub hold_interrupts: bool,
 }
@@ -170,10 +180,11 @@ impl DebugState {
             .any(|w| w.addr < page + 0x1000 && w.addr.saturating_add(w.len) > page)
     }
 
-    /// Records a hit if `va..va+len` overlaps a watchpoint of the access's kind.
-    fn check_watch(&mut self, va: u64, len: u64, write: bool) {
-        if self.watchpoints.is_empty() || self.watch_hit.is_some() {
-            return;
+    /// Records a hit if `va..va+len`, accessed by the instruction at `pc`, overlaps
+    /// a watchpoint of the access's kind; true if it does.
+    fn check_watch(&mut self, va: u64, len: u64, write: bool, pc: u64) -> bool {
+        if !self.armed || self.watchpoints.is_empty() || self.skipping_watch == Some(pc) {
+            return false;
         }
         for w in &self.watchpoints {
             let kind_matches = match w.kind {
@@ -188,9 +199,10 @@ impl DebugState {
                     addr: va.max(w.addr),
                     write,
                 });
-                return;
+                return true;
             }
         }
+        false
     }
 }
 
@@ -263,6 +275,7 @@ impl Cpu {
     }
 
     /// Resets to the architectural reset state (EL1h, interrupts masked, MMU off).
+    /// The debugger's breakpoints and watchpoints stay: they are not guest state.
     pub fn reset(&mut self) {
         let (index, semihosting, pfr0, trace) = (
             self.index,
@@ -270,10 +283,17 @@ impl Cpu {
             self.pfr0_extra,
             self.trace.take(),
         );
+        let debug = std::mem::take(&mut self.debug);
         *self = Cpu::new(index);
         self.semihosting = semihosting;
         self.pfr0_extra = pfr0;
         self.trace = trace;
+        self.debug = DebugState {
+            skip_breakpoint_at: None,
+            skip_watch_at: None,
+            watch_hit: None,
+            ..debug
+        };
     }
 
     /// Installs a per-instruction trace hook. While one is installed the CPU runs
@@ -336,6 +356,26 @@ impl Cpu {
 
     /// Runs until an exit, executing at most `budget` instructions.
     pub fn run(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
+        self.debug.armed = true;
+        let exit = match self.debug.skip_watch_at.take() {
+            // Resuming from a watchpoint: its instruction runs alone, unwatched.
+            Some(pc) if pc == self.regs.pc && budget > 0 => {
+                self.debug.skipping_watch = Some(pc);
+                let exit = self.run_armed(plat, 1);
+                self.debug.skipping_watch = None;
+                if exit == Exit::BudgetSpent && budget > 1 {
+                    self.run_armed(plat, budget - 1)
+                } else {
+                    exit
+                }
+            }
+            _ => self.run_armed(plat, budget),
+        };
+        self.debug.armed = false;
+        exit
+    }
+
+    fn run_armed(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
         let limit = self.icount.saturating_add(budget);
         let mut skip_breakpoint = self.debug.skip_breakpoint_at.take();
         loop {
@@ -376,6 +416,13 @@ impl Cpu {
                     Ok(Flow::Jump) => None,
                     Ok(Flow::Exit(exit)) => Some(exit),
                     Err(e) => {
+                        if let Some(hit) = self.debug.watch_hit.take() {
+                            // Not a fault: an access hit a watchpoint. The
+                            // instruction is abandoned and the debugger stops before it.
+                            self.regs.pc = pc;
+                            self.icount -= 1;
+                            return Exit::Watchpoint(hit);
+                        }
                         self.take_exception(e, pc);
                         None
                     }
@@ -385,9 +432,6 @@ impl Cpu {
                 }
                 if let Some(exit) = exit {
                     return exit;
-                }
-                if let Some(hit) = self.debug.watch_hit.take() {
-                    return Exit::Watchpoint(hit);
                 }
                 if self.regs.pc != pc.wrapping_add(4) || self.icount >= limit {
                     break;
@@ -644,7 +688,10 @@ impl Cpu {
         if t.device && !aligned {
             return Err(Self::data_abort(va, FaultKind::Alignment, false, acc));
         }
-        self.debug.check_watch(va, size as u64, false);
+        if self.debug.check_watch(va, size as u64, false, self.regs.pc) {
+            // Never taken: `run` stops for the debugger instead.
+            return Err(Self::data_abort(va, FaultKind::External, false, acc));
+        }
         match mem.ram_page(t.pa) {
             // SAFETY: a valid RAM page, access within it.
             Some(page) => Ok(unsafe { host_load(page.add((t.pa & 0xfff) as usize), size) }),
@@ -713,7 +760,10 @@ impl Cpu {
         if t.device && !aligned {
             return Err(Self::data_abort(va, FaultKind::Alignment, true, acc));
         }
-        self.debug.check_watch(va, size as u64, true);
+        if self.debug.check_watch(va, size as u64, true, self.regs.pc) {
+            // Never taken: `run` stops for the debugger instead.
+            return Err(Self::data_abort(va, FaultKind::External, true, acc));
+        }
         let pa_page = t.pa & !0xfff;
         if self.code.is_code_page(pa_page) {
             self.code.invalidate_page(pa_page);
