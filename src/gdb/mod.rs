@@ -112,6 +112,8 @@ struct Session {
     /// Packets that set negotiated state, replayed into a fresh stub after an error.
     negotiated: [Option<Vec<u8>>; 4],
     no_ack: bool,
+    /// The packet being handled is `vKill`, which (unlike `k`) expects an OK.
+    vkill: bool,
 }
 
 /// Breakpoints at one address, by kind (gdb may set both).
@@ -349,6 +351,7 @@ fn handle_event(m: &mut Machine, event: conn::Event) {
             let no_ack = s.no_ack;
             match frame {
                 Frame::Packet(p) => {
+                    s.vkill = p.starts_with(b"$vKill");
                     feed(m, &p);
                     // Only what the stub accepted is negotiated state worth replaying.
                     let Some(dbg) = m.debugger() else { return };
@@ -380,7 +383,7 @@ fn handle_event(m: &mut Machine, event: conn::Event) {
                 .and_then(|d| d.session.as_ref())
                 .is_some_and(|s| s.id == id);
             if ours {
-                end_session(m, "connection closed");
+                end_session(m, Some("connection closed"));
             }
         }
     }
@@ -431,14 +434,16 @@ fn attach(m: &mut Machine, id: u64, stream: TcpStream, peer: SocketAddr) {
         stub: Some(stub),
         negotiated: Default::default(),
         no_ack: false,
+        vkill: false,
     });
     dbg.halted = true;
     dbg.pending = None;
     dbg.resume_from = None;
 }
 
-/// Detaches: forgets breakpoints and watchpoints and lets the machine run on.
-fn end_session(m: &mut Machine, why: &str) {
+/// Detaches: forgets breakpoints and watchpoints and lets the machine run on. `why`
+/// is said on stderr.
+fn end_session(m: &mut Machine, why: Option<&str>) {
     let p = m.parts();
     let Some(dbg) = p.debugger else { return };
     for cpu in p.cpus {
@@ -460,7 +465,9 @@ fn end_session(m: &mut Machine, why: &str) {
     dbg.halted = false;
     if let Some(s) = dbg.session.take() {
         let _ = s.stream.shutdown(Shutdown::Both);
-        eprintln!("armvm: gdb: {} detached ({why}); the guest runs on", s.peer);
+        if let Some(why) = why {
+            eprintln!("armvm: gdb: {} detached ({why}); the guest runs on", s.peer);
+        }
     }
     dbg.listener.busy.store(false, Ordering::SeqCst);
 }
@@ -470,7 +477,7 @@ fn send_raw(m: &mut Machine, bytes: &[u8]) {
         return;
     };
     if std::io::Write::write_all(&mut s.stream, bytes).is_err() {
-        end_session(m, "write failed");
+        end_session(m, Some("write failed"));
     }
 }
 
@@ -540,15 +547,21 @@ fn settle(m: &mut Machine, stub: Stub) {
             match s.get_reason() {
                 DisconnectReason::Kill => {
                     eprintln!("armvm: gdb: killed by the debugger");
-                    end_session(m, "kill");
+                    if m.debugger()
+                        .and_then(|d| d.session.as_ref())
+                        .is_some_and(|s| s.vkill)
+                    {
+                        send_raw(m, &conn::packet(b"OK"));
+                    }
+                    end_session(m, None);
                     if let Some(dbg) = m.debugger() {
                         dbg.request = Some(Request::Exit(0));
                     }
                 }
                 DisconnectReason::TargetExited(_) | DisconnectReason::TargetTerminated(_) => {
-                    end_session(m, "the guest stopped")
+                    end_session(m, Some("the guest stopped"))
                 }
-                DisconnectReason::Disconnect => end_session(m, "detach"),
+                DisconnectReason::Disconnect => end_session(m, Some("detach")),
             }
         }
         stub => {
@@ -570,13 +583,13 @@ fn recover(
     was_running: bool,
 ) {
     if e.is_connection_error() {
-        end_session(m, "connection error");
+        end_session(m, Some("connection error"));
         return;
     }
     let Some(dbg) = m.debugger() else { return };
     if dbg.recovering {
         // The replay itself failed: nothing sensible is left to do with this client.
-        end_session(m, "protocol error");
+        end_session(m, Some("protocol error"));
         return;
     }
     dbg.recoveries += 1;
@@ -589,12 +602,12 @@ fn recover(
     let (stream, negotiated) = match s.stream.try_clone() {
         Ok(st) => (st, s.negotiated.clone()),
         Err(_) => {
-            end_session(m, "connection error");
+            end_session(m, Some("connection error"));
             return;
         }
     };
     let Some(mut stub) = new_stub(m, &stream) else {
-        end_session(m, "cannot restart the stub");
+        end_session(m, Some("cannot restart the stub"));
         return;
     };
     // Replay with the output muted: the client already has these answers.
