@@ -168,14 +168,26 @@ impl Drop for Vm {
 }
 
 /// Runs gdb-multiarch in batch mode on `elf` (or no file), connected to `vm`, with
-/// `commands`. `interrupts` are moments at which gdb gets SIGINT (what Ctrl-C does at
-/// a terminal): each is a closure that waits until it is time.
+/// `commands`; returns its output and asserts that it succeeded. `interrupts` are
+/// moments at which gdb gets SIGINT (what Ctrl-C does at a terminal): each is a
+/// closure that waits until it is time.
 fn gdb_session(
     vm: &Vm,
     elf: Option<&Path>,
     commands: &[&str],
     interrupts: Vec<Box<dyn FnOnce() + Send>>,
 ) -> String {
+    let (status, text) = gdb_run(vm, elf, commands, interrupts);
+    assert!(status.success(), "gdb failed ({status}):\n{text}");
+    text
+}
+
+fn gdb_run(
+    vm: &Vm,
+    elf: Option<&Path>,
+    commands: &[&str],
+    interrupts: Vec<Box<dyn FnOnce() + Send>>,
+) -> (ExitStatus, String) {
     require(GDB);
     let script = scratch_dir("gdb").join(format!("cmds-{}.gdb", vm.port));
     let mut text = String::from("set pagination off\nset confirm off\n");
@@ -221,8 +233,7 @@ fn gdb_session(
     let _ = signaller.join();
     std::thread::sleep(Duration::from_millis(100));
     let text = format!("{}{}", out.lock().unwrap(), err.lock().unwrap());
-    assert!(status.success(), "gdb failed ({status}):\n{text}");
-    text
+    (status, text)
 }
 
 fn after(d: Duration) -> Box<dyn FnOnce() + Send> {
@@ -421,6 +432,60 @@ fn smp_threads_interrupt_detach_and_reattach() {
     let status = vm.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
     assert_has(&vm.stderr(), &["killed by the debugger"]);
+}
+
+#[test]
+fn monitor_commands_reset_phys_and_quit() {
+    let elf = build("basic");
+    let mut vm = Vm::start(&["--semihosting", "-S", "--kernel", elf.to_str().unwrap()]);
+    let (_, out) = gdb_run(
+        &vm,
+        Some(&elf),
+        &[
+            "break report",
+            "continue",
+            "monitor reset",
+            "maint flush register-cache",
+            "echo @reset-pc\n",
+            "p/x $pc",
+            // The breakpoint is still there in the rebuilt machine.
+            "continue",
+            "monitor phys on",
+            "echo @phys\n",
+            "x/1gx 0x40081030",
+            "monitor phys off",
+            "monitor step-irq on",
+            "monitor step-irq off",
+            "monitor translate 0xffff000000000000",
+            "monitor translate zz",
+            "monitor frobnicate",
+            "echo @quit\n",
+            "monitor quit",
+        ],
+        vec![],
+    );
+    let status = vm.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", vm.stderr());
+    assert_has(
+        &out,
+        &[
+            "resetting the machine",
+            "memory addresses are now physical",
+            "0x40081030:\t0x0000000000000011",
+            "single steps now take interrupts",
+            "single steps now hold interrupts off",
+            "(MMU off: VA = PA)",
+            "=> fault: address size fault at level 0",
+            "'zz' is not a number",
+            "unknown command 'frobnicate'",
+            "armvm quits",
+        ],
+    );
+    assert_eq!(value_after(&out, "@reset-pc"), "0x40080000", "{out}");
+    let after_reset = out.split("@reset-pc").nth(1).unwrap();
+    assert_has(after_reset, &["Breakpoint 1, report ()"]);
+    // The program ran to report() twice and no further: nothing printed.
+    assert_eq!(vm.stdout(), "");
 }
 
 /// The kernel of Debian's arm64 netboot installer (fetched by scripts/setup.sh).
