@@ -996,3 +996,106 @@ unsafe fn host_store(p: *mut u8, size: usize, value: u64) {
         _ => (p as *mut u64).write_unaligned(value.to_le()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{BusError, Ram};
+
+    struct Mem(Ram);
+
+    impl PhysMemory for Mem {
+        fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
+            self.0.contains(pa).then(|| self.0.host_ptr(pa & !0xfff))
+        }
+        fn mmio_read(&mut self, pa: u64, _: u8) -> Result<u64, BusError> {
+            Err(BusError(pa))
+        }
+        fn mmio_write(&mut self, pa: u64, _: u8, _: u64) -> Result<(), BusError> {
+            Err(BusError(pa))
+        }
+    }
+
+    impl Platform for Mem {
+        fn counter(&mut self) -> u64 {
+            0
+        }
+        fn counter_frequency(&self) -> u64 {
+            1
+        }
+    }
+
+    /// `str x1, [x0]; ldr x2, [x0]; b .` at 0x1000, data at 0x2000.
+    fn machine() -> (Cpu, Mem) {
+        let mut mem = Mem(Ram::new(0, 0x4000).unwrap());
+        let code: [u32; 3] = [0xf900_0001, 0xf940_0002, 0x1400_0000];
+        for (i, w) in code.iter().enumerate() {
+            mem.0
+                .slice_mut(0x1000 + 4 * i as u64, 4)
+                .unwrap()
+                .copy_from_slice(&w.to_le_bytes());
+        }
+        let mut cpu = Cpu::new(0);
+        cpu.regs.pc = 0x1000;
+        cpu.regs.x[0] = 0x2000;
+        cpu.regs.x[1] = 0x55;
+        (cpu, mem)
+    }
+
+    #[test]
+    fn watchpoint_stops_before_the_access_and_resumes_past_it() {
+        let (mut cpu, mut mem) = machine();
+        let w = Watchpoint {
+            addr: 0x2004,
+            len: 4,
+            kind: WatchKind::Write,
+        };
+        cpu.add_watchpoint(w);
+        let hit = WatchHit {
+            watch: w,
+            addr: 0x2004,
+            write: true,
+        };
+        assert_eq!(cpu.run(&mut mem, 100), Exit::Watchpoint(hit));
+        // The store has not happened, and the PC is at it.
+        assert_eq!((cpu.regs.pc, cpu.icount), (0x1000, 0));
+        assert_eq!(mem.0.slice(0x2000, 8).unwrap(), &[0; 8]);
+        // Resumed from there, the store runs once, unwatched; the load is not a write.
+        cpu.debug.skip_watch_at = Some(0x1000);
+        assert_eq!(cpu.run(&mut mem, 10), Exit::BudgetSpent);
+        assert_eq!(mem.0.slice(0x2000, 1).unwrap(), &[0x55]);
+        assert_eq!((cpu.regs.pc, cpu.regs.x[2]), (0x1008, 0x55));
+        // A read watchpoint: the load stops.
+        let (mut cpu, mut mem) = machine();
+        cpu.add_watchpoint(Watchpoint {
+            kind: WatchKind::Read,
+            ..w
+        });
+        assert!(matches!(
+            cpu.run(&mut mem, 100),
+            Exit::Watchpoint(WatchHit { write: false, .. })
+        ));
+        assert_eq!(cpu.regs.pc, 0x1004);
+    }
+
+    #[test]
+    fn breakpoint_stops_before_and_reset_keeps_it() {
+        let (mut cpu, mut mem) = machine();
+        cpu.add_breakpoint(0x1004);
+        assert_eq!(cpu.run(&mut mem, 100), Exit::Breakpoint);
+        assert_eq!((cpu.regs.pc, cpu.icount), (0x1004, 1));
+        cpu.debug.skip_breakpoint_at = Some(0x1004);
+        assert_eq!(cpu.run(&mut mem, 1), Exit::BudgetSpent);
+        assert_eq!(cpu.regs.pc, 0x1008);
+        cpu.reset();
+        cpu.regs.pc = 0x1000;
+        cpu.regs.x[0] = 0x2000;
+        assert_eq!(
+            cpu.run(&mut mem, 100),
+            Exit::Breakpoint,
+            "kept across reset"
+        );
+        assert!(cpu.remove_breakpoint(0x1004));
+        assert_eq!(cpu.run(&mut mem, 100), Exit::BudgetSpent);
+    }
+}
