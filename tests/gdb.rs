@@ -446,12 +446,12 @@ fn monitor_commands_reset_phys_and_quit() {
             "continue",
             "monitor reset",
             "maint flush register-cache",
-            "echo @reset-pc\n",
+            "echo @reset-pc\\n",
             "p/x $pc",
             // The breakpoint is still there in the rebuilt machine.
             "continue",
             "monitor phys on",
-            "echo @phys\n",
+            "echo @phys\\n",
             "x/1gx 0x40081030",
             "monitor phys off",
             "monitor step-irq on",
@@ -459,7 +459,7 @@ fn monitor_commands_reset_phys_and_quit() {
             "monitor translate 0xffff000000000000",
             "monitor translate zz",
             "monitor frobnicate",
-            "echo @quit\n",
+            "echo @quit\\n",
             "monitor quit",
         ],
         vec![],
@@ -486,6 +486,63 @@ fn monitor_commands_reset_phys_and_quit() {
     assert_has(after_reset, &["Breakpoint 1, report ()"]);
     // The program ran to report() twice and no further: nothing printed.
     assert_eq!(vm.stdout(), "");
+}
+
+/// Single steps hold interrupts off by default (an IRQ is pending at every step
+/// here) and take them after `monitor step-irq on`, landing at the IRQ vector;
+/// checked against QEMU's gdb stub, which does the same.
+#[test]
+#[ignore = "needs the GIC; run after merge"]
+fn single_steps_hold_interrupts_off_unless_asked() {
+    let elf = build("irq");
+    let mut vm = Vm::start(&["-S", "--kernel", elf.to_str().unwrap()]);
+    let out = gdb_session(
+        &vm,
+        Some(&elf),
+        &[
+            "break unmask",
+            "continue",
+            "delete",
+            // msr daifclr, #2 and a nop: no interrupt taken.
+            "stepi",
+            "stepi",
+            "echo @held\\n",
+            "info symbol $pc",
+            "echo @x25-held\\n",
+            "p $x25",
+            "monitor step-irq on",
+            "stepi",
+            "echo @vector\\n",
+            "p/x $pc - (long)&vectors",
+            "echo @x25-vector\\n",
+            "p $x25",
+            "monitor step-irq off",
+            "continue",
+            "echo @x25-handled\\n",
+            "p $x25",
+            "kill",
+        ],
+        vec![after(Duration::from_secs(2))],
+    );
+    let held = out.split("@held").nth(1).unwrap();
+    assert!(
+        held.trim_start()
+            .starts_with("after_unmask + 4 in section .text"),
+        "{out}"
+    );
+    assert_eq!(value_after(&out, "@x25-held"), "0", "{out}");
+    assert_eq!(
+        value_after(&out, "@vector"),
+        "0x280",
+        "IRQ, current EL, SP_EL1: {out}"
+    );
+    assert_eq!(
+        value_after(&out, "@x25-vector"),
+        "0",
+        "stopped at the vector: {out}"
+    );
+    assert_eq!(value_after(&out, "@x25-handled"), "1", "{out}");
+    assert_eq!(vm.wait(Duration::from_secs(10)).code(), Some(0));
 }
 
 /// The kernel of Debian's arm64 netboot installer (fetched by scripts/setup.sh).

@@ -378,6 +378,9 @@ impl Cpu {
     fn run_armed(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
         let limit = self.icount.saturating_add(budget);
         let mut skip_breakpoint = self.debug.skip_breakpoint_at.take();
+        // A single step that takes an interrupt or an instruction abort ends at the
+        // vector: entering the exception is what the step did.
+        let single_step = budget == 1;
         loop {
             if self.icount >= limit {
                 return Exit::BudgetSpent;
@@ -386,6 +389,9 @@ impl Cpu {
             if !self.debug.hold_interrupts {
                 if let Some(irq) = self.pending_interrupt() {
                     self.take_interrupt(irq);
+                    if single_step {
+                        return Exit::BudgetSpent;
+                    }
                 }
             }
             let block = match self.fetch_block(plat) {
@@ -393,6 +399,9 @@ impl Cpu {
                 Err(e) => {
                     let pc = self.regs.pc;
                     self.take_exception(e, pc);
+                    if single_step {
+                        return Exit::BudgetSpent;
+                    }
                     continue;
                 }
             };
@@ -1076,6 +1085,16 @@ mod tests {
             Exit::Watchpoint(WatchHit { write: false, .. })
         ));
         assert_eq!(cpu.regs.pc, 0x1004);
+    }
+
+    #[test]
+    fn single_step_into_an_instruction_abort_ends_at_the_vector() {
+        let (mut cpu, mut mem) = machine();
+        cpu.sys.vbar = 0x3000;
+        cpu.regs.pc = 0x1002; // misaligned: PC alignment fault on fetch
+        assert_eq!(cpu.run(&mut mem, 1), Exit::BudgetSpent);
+        assert_eq!((cpu.regs.pc, cpu.icount), (0x3200, 0));
+        assert_eq!(cpu.sys.elr, 0x1002);
     }
 
     #[test]

@@ -559,7 +559,7 @@ fn settle(m: &mut Machine, stub: Stub) {
                     }
                 }
                 DisconnectReason::TargetExited(_) | DisconnectReason::TargetTerminated(_) => {
-                    end_session(m, Some("the guest stopped"))
+                    end_session(m, None)
                 }
                 DisconnectReason::Disconnect => end_session(m, Some("detach")),
             }
