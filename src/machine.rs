@@ -297,11 +297,9 @@ impl Machine {
     fn run(&mut self, input: &Receiver<ConsoleEvent>) -> Stop {
         if let Some(s) = &mut self.semihosting {
             let rx = input.clone();
-            s.set_input(Box::new(move || loop {
-                match rx.recv() {
-                    Ok(ConsoleEvent::Byte(b)) => return Some(b),
-                    Ok(ConsoleEvent::Quit) | Err(_) => return None,
-                }
+            s.set_input(Box::new(move || match rx.recv() {
+                Ok(ConsoleEvent::Byte(b)) => Some(b),
+                Ok(ConsoleEvent::Quit) | Err(_) => None,
             }));
         }
         let slice = if self.vcpus.len() == 1 {

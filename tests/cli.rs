@@ -92,7 +92,29 @@ fn bad_input_is_a_clear_error_with_status_2() {
         &["run", "--kernel", truncated.to_str().unwrap()],
         "truncated",
     );
-    expect_usage_error(&["run", "--kernel", raw.to_str().unwrap()], "--load-addr");
+    expect_usage_error(&["run", "--kernel", raw.to_str().unwrap()], "bad magic");
+    expect_usage_error(
+        &["run", "--smp", "0", "--kernel", raw.to_str().unwrap()],
+        "--smp must be at least 1",
+    );
+    expect_usage_error(
+        &["run", "--smp", "9", "--kernel", raw.to_str().unwrap()],
+        "GICv2 supports at most 8",
+    );
+    expect_usage_error(
+        &["run", "--gic", "4", "--kernel", raw.to_str().unwrap()],
+        "invalid value",
+    );
+    expect_usage_error(
+        &[
+            "run",
+            "--initrd",
+            "/nonexistent",
+            "--kernel",
+            raw.to_str().unwrap(),
+        ],
+        "cannot read",
+    );
     expect_usage_error(
         &[
             "run",

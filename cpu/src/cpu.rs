@@ -1,7 +1,10 @@
 //! One vCPU: architectural state, its software TLBs and code cache, and the run loop.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::rc::Rc;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -136,13 +139,43 @@ pub struct Block {
     pub insns: Box<[Insn]>,
     /// Decoded from a page with breakpoints: check each PC before executing it.
     pub checks_breakpoints: bool,
+    /// Cleared when the code it was decoded from is overwritten.
+    valid: Cell<bool>,
 }
 
-/// Decoded blocks, keyed by physical address, with the pages they came from.
-#[derive(Default)]
+/// Size of the jump cache (a power of two).
+const JUMP_CACHE_SIZE: usize = 4096;
+
+/// One entry of the jump cache: the block last fetched at a virtual PC and EL.
+#[derive(Clone, Default)]
+struct JumpEntry {
+    /// PC | EL (the PC is 4-aligned, so the EL fits in its low bits).
+    tag: u64,
+    /// The cache generation the entry belongs to.
+    generation: u64,
+    block: Option<Rc<Block>>,
+}
+
+/// Decoded blocks, keyed by physical address, with the pages they came from, and a
+/// direct-mapped jump cache from virtual PC to block that skips translation and the
+/// hash lookup. The jump cache is emptied in O(1) by bumping its generation whenever
+/// translations change (TLB flush) or breakpoints change.
 pub struct CodeCache {
     blocks: HashMap<u64, Rc<Block>>,
     pages: HashMap<u64, Vec<u64>>,
+    jump: Box<[JumpEntry]>,
+    generation: u64,
+}
+
+impl Default for CodeCache {
+    fn default() -> Self {
+        CodeCache {
+            blocks: HashMap::default(),
+            pages: HashMap::default(),
+            jump: vec![JumpEntry::default(); JUMP_CACHE_SIZE].into_boxed_slice(),
+            generation: 1,
+        }
+    }
 }
 
 impl CodeCache {
@@ -153,13 +186,23 @@ impl CodeCache {
     pub fn invalidate_page(&mut self, pa_page: u64) {
         if let Some(starts) = self.pages.remove(&pa_page) {
             for pa in starts {
-                self.blocks.remove(&pa);
+                if let Some(b) = self.blocks.remove(&pa) {
+                    b.valid.set(false);
+                }
             }
         }
     }
     pub fn clear(&mut self) {
+        for b in self.blocks.values() {
+            b.valid.set(false);
+        }
         self.blocks.clear();
         self.pages.clear();
+        self.forget_jumps();
+    }
+    /// Empties the jump cache.
+    fn forget_jumps(&mut self) {
+        self.generation += 1;
     }
 }
 
@@ -303,8 +346,8 @@ impl Cpu {
         self.code.clear();
     }
 
-    /// MPIDR_EL1: clusters of 16 CPUs (Aff1 = index / 16, Aff0 = index % 16), as on
-    /// QEMU's virt, so that GICv3 SGI target lists (16 bits of Aff0) reach every CPU.
+    /// MPIDR_EL1: Aff0 = index (Aff1 above 255). GICv3 SGIs reach Aff0 values past 15
+    /// through ICC_SGI1R_EL1.RS, which armvm's GIC implements (GICD_TYPER.RSS).
     pub fn mpidr(&self) -> u64 {
         mpidr_of(self.index)
     }
@@ -336,11 +379,13 @@ impl Cpu {
     pub fn flush_tlb(&mut self) {
         self.tlb[0].flush();
         self.tlb[1].flush();
+        self.code.forget_jumps();
     }
 
     pub fn flush_tlb_page(&mut self, va: u64) {
         self.tlb[0].flush_page(va);
         self.tlb[1].flush_page(va);
+        self.code.forget_jumps();
     }
 
     /// Forgets all decoded code (for example after the debugger wrote memory).
@@ -405,6 +450,16 @@ impl Cpu {
                     continue;
                 }
             };
+            let fast = self.trace.is_none()
+                && !block.checks_breakpoints
+                && self.debug.watchpoints.is_empty()
+                && limit - self.icount >= block.insns.len() as u64;
+            if fast {
+                if let Some(exit) = self.run_block_fast(plat, &block) {
+                    return exit;
+                }
+                continue;
+            }
             for &insn in block.insns.iter() {
                 let pc = self.regs.pc;
                 if block.checks_breakpoints
@@ -417,25 +472,16 @@ impl Cpu {
                 let before = self.trace.is_some().then(|| self.regs.clone());
                 self.icount += 1;
                 let result = exec::execute(self, plat, insn);
-                let exit = match result {
-                    Ok(Flow::Next) => {
-                        self.regs.pc = pc.wrapping_add(4);
-                        None
+                if result.is_err() {
+                    if let Some(hit) = self.debug.watch_hit.take() {
+                        // Not a fault: an access hit a watchpoint. The instruction
+                        // is abandoned and the debugger stops before it.
+                        self.regs.pc = pc;
+                        self.icount -= 1;
+                        return Exit::Watchpoint(hit);
                     }
-                    Ok(Flow::Jump) => None,
-                    Ok(Flow::Exit(exit)) => Some(exit),
-                    Err(e) => {
-                        if let Some(hit) = self.debug.watch_hit.take() {
-                            // Not a fault: an access hit a watchpoint. The
-                            // instruction is abandoned and the debugger stops before it.
-                            self.regs.pc = pc;
-                            self.icount -= 1;
-                            return Exit::Watchpoint(hit);
-                        }
-                        self.take_exception(e, pc);
-                        None
-                    }
-                };
+                }
+                let exit = self.complete(result, pc);
                 if let Some(before) = before {
                     self.emit_trace(&before, pc, insn.word);
                 }
@@ -447,6 +493,41 @@ impl Cpu {
                 }
             }
         }
+    }
+
+    /// Finishes an instruction: advances the PC or takes the exception it raised.
+    #[inline(always)]
+    fn complete(&mut self, result: exec::ExecResult, pc: u64) -> Option<Exit> {
+        match result {
+            Ok(Flow::Next) => {
+                self.regs.pc = pc.wrapping_add(4);
+                None
+            }
+            Ok(Flow::Jump) => None,
+            Ok(Flow::Exit(exit)) => Some(exit),
+            Err(e) => {
+                self.take_exception(e, pc);
+                None
+            }
+        }
+    }
+
+    /// Runs a whole block with nothing to watch for between instructions (no trace,
+    /// breakpoint or watchpoint, and the budget covers the block).
+    #[inline(always)]
+    fn run_block_fast(&mut self, plat: &mut dyn Platform, block: &Block) -> Option<Exit> {
+        for (n, &insn) in block.insns.iter().enumerate() {
+            let pc = self.regs.pc;
+            match exec::execute(self, plat, insn) {
+                Ok(Flow::Next) => self.regs.pc = pc.wrapping_add(4),
+                other => {
+                    self.icount += n as u64 + 1;
+                    return self.complete(other, pc);
+                }
+            }
+        }
+        self.icount += block.insns.len() as u64;
+        None
     }
 
     fn emit_trace(&mut self, before: &Regs, pc: u64, word: u32) {
@@ -495,6 +576,30 @@ impl Cpu {
         if pc & 3 != 0 {
             return Err(Exception::PcAlignment(pc));
         }
+        let tag = pc | self.regs.el as u64;
+        let slot = &self.code.jump[(pc >> 2) as usize & (JUMP_CACHE_SIZE - 1)];
+        if slot.tag == tag && slot.generation == self.code.generation {
+            if let Some(b) = &slot.block {
+                if b.valid.get() {
+                    return Ok(b.clone());
+                }
+            }
+        }
+        let block = self.fetch_block_slow(plat, pc)?;
+        let generation = self.code.generation;
+        self.code.jump[(pc >> 2) as usize & (JUMP_CACHE_SIZE - 1)] = JumpEntry {
+            tag,
+            generation,
+            block: Some(block.clone()),
+        };
+        Ok(block)
+    }
+
+    fn fetch_block_slow(
+        &mut self,
+        plat: &mut dyn Platform,
+        pc: u64,
+    ) -> Result<Rc<Block>, Exception> {
         let (host, pa) = self.translate_fetch(plat, pc)?;
         let checks_breakpoints = !self.debug.breakpoint_pages.is_empty()
             && self.debug.breakpoint_pages.contains_key(&(pc & !0xfff));
@@ -518,6 +623,7 @@ impl Cpu {
         let block = Rc::new(Block {
             insns: insns.into_boxed_slice(),
             checks_breakpoints,
+            valid: Cell::new(true),
         });
         let page = pa & !0xfff;
         let starts = self.code.pages.entry(page).or_default();
@@ -789,6 +895,44 @@ impl Cpu {
         }
     }
 
+    /// DC ZVA: zeroes the `bytes`-sized, aligned block holding `va`. Device memory
+    /// (including everything with the MMU off) raises an alignment fault.
+    pub fn zero_block(
+        &mut self,
+        mem: &mut dyn PhysMemory,
+        va: u64,
+        bytes: u64,
+    ) -> Result<(), Exception> {
+        let base = va & !(bytes - 1);
+        let user = self.mmu_index(false) == 1;
+        let e = &self.tlb[user as usize].entries[Tlb::index(base)];
+        if e.tag_write == base & !0xfff && !e.device {
+            let host = (base as usize).wrapping_add(e.addend) as *mut u8;
+            // SAFETY: the TLB maps this page to live RAM; the block is inside it.
+            unsafe { std::ptr::write_bytes(host, 0, bytes as usize) };
+            return Ok(());
+        }
+        let abort = |kind| Exception::DataAbort {
+            fault: Fault {
+                kind,
+                va,
+                write: true,
+                cache_maintenance: false,
+            },
+            iss_valid: 0,
+        };
+        let t = self
+            .translate(mem, base, Kind::Write, user)
+            .map_err(abort)?;
+        if t.device {
+            return Err(abort(FaultKind::Alignment));
+        }
+        for off in (0..bytes).step_by(8) {
+            self.write(mem, base + off, 8, 0, Access::default())?;
+        }
+        Ok(())
+    }
+
     /// Checks that a write to `va..va+len` would succeed, without writing.
     pub fn probe_write(
         &mut self,
@@ -832,12 +976,14 @@ impl Cpu {
         if self.debug.breakpoints.insert(va) {
             *self.debug.breakpoint_pages.entry(va & !0xfff).or_default() += 1;
         }
+        self.code.forget_jumps();
     }
 
     pub fn remove_breakpoint(&mut self, va: u64) -> bool {
         if !self.debug.breakpoints.remove(&va) {
             return false;
         }
+        self.code.forget_jumps();
         let page = va & !0xfff;
         if let Some(n) = self.debug.breakpoint_pages.get_mut(&page) {
             *n -= 1;
@@ -975,7 +1121,7 @@ impl Cpu {
 
 /// The MPIDR_EL1 value of CPU `index` (see [`Cpu::mpidr`]).
 pub fn mpidr_of(index: usize) -> u64 {
-    (1 << 31) | (((index as u64 / 16) & 0xff) << 8) | (index as u64 % 16)
+    (1 << 31) | (((index as u64 >> 8) & 0xff) << 8) | (index as u64 & 0xff)
 }
 
 /// Loads `size` bytes, little-endian, from host memory.

@@ -82,8 +82,10 @@ pub mod id {
     /// Implementer 0 ("reserved for software use"), architecture "see ID registers",
     /// part number 0x001. Not a real core's MIDR, so guests apply no errata.
     pub const MIDR: u64 = 0x000f_0010;
-    /// EL0 and EL1 AArch64 only; FP and AdvSIMD implemented (fields 0).
-    pub const AA64PFR0: u64 = 0x0000_0000_0000_0011;
+    /// EL0 and EL1 AArch64 only; FP and AdvSIMD implemented (fields 0); CSV2 and CSV3
+    /// (bits 59:56, 63:60): armvm does not speculate, so it is immune to Spectre-v2
+    /// and Meltdown, and kernels need no mitigations (no KPTI) for it.
+    pub const AA64PFR0: u64 = 0x1100_0000_0000_0011;
     /// Debug v8; 2 breakpoints, 2 watchpoints; no PMU.
     pub const AA64DFR0: u64 = 0x0000_0000_0010_1006;
     /// CRC32 (bits 19:16 = 1) and LSE atomics (bits 23:20 = 2).

@@ -14,7 +14,7 @@ pub const DTB_MAX: u64 = 2 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinuxError {
-    #[error("not an arm64 Linux Image: bad magic {0:#010x} at offset 56 (expected 0x644d5241, \"ARM\\x64\")")]
+    #[error("not an ELF file nor an arm64 Linux Image: bad magic {0:#010x} at offset 56 (expected 0x644d5241, \"ARM\\x64\"); for a raw image give --load-addr")]
     BadMagic(u32),
     #[error("the file is too short to be an arm64 Linux Image ({0} bytes)")]
     TooShort(usize),

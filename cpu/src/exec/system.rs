@@ -2,7 +2,7 @@
 //! TLBI) and system register moves (ARM ARM C4.1.87, C5, D19).
 
 use super::{ExecResult, Flow};
-use crate::cpu::{Access, Cpu, Exit, Platform};
+use crate::cpu::{Cpu, Exit, Platform};
 use crate::decode::{Insn, Op};
 use crate::exception::{Exception, Fault, FaultKind};
 use crate::state::{fpcr, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
@@ -215,33 +215,7 @@ fn dc_by_va(cpu: &mut Cpu, plat: &mut dyn Platform, va: u64, write: bool) -> Exe
 
 /// DC ZVA: zeroes the 64-byte block holding `va`.
 fn dc_zva(cpu: &mut Cpu, plat: &mut dyn Platform, va: u64) -> ExecResult {
-    let base = va & !(id::DCZ_BLOCK_BYTES - 1);
-    let user = cpu.regs.el == 0;
-    let t = cpu
-        .translate_data(plat, base, true, user)
-        .map_err(|kind| Exception::DataAbort {
-            fault: Fault {
-                kind,
-                va,
-                write: true,
-                cache_maintenance: false,
-            },
-            iss_valid: 0,
-        })?;
-    if t.device {
-        return Err(Exception::DataAbort {
-            fault: Fault {
-                kind: FaultKind::Alignment,
-                va,
-                write: true,
-                cache_maintenance: false,
-            },
-            iss_valid: 0,
-        });
-    }
-    for off in (0..id::DCZ_BLOCK_BYTES).step_by(8) {
-        cpu.write(plat, base + off, 8, 0, Access::default())?;
-    }
+    cpu.zero_block(plat, va, id::DCZ_BLOCK_BYTES)?;
     Ok(Flow::Next)
 }
 

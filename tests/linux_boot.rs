@@ -1,0 +1,212 @@
+//! End-to-end: Debian's own arm64 kernel and userland on the virt board.
+//!
+//! - The Debian 12 installer (netboot kernel + initrd) boots to its "Select a
+//!   language" screen on the serial console, for 1 and 2 vCPUs and GICv2 and GICv3.
+//! - A busybox initramfs built here from Debian's busybox-static:arm64 reports the
+//!   date, the CPUs and the interrupt counts, echoes a line typed into the UART, and
+//!   powers the machine off (armvm exits with status 0).
+//!
+//! Any kernel line with BUG:, WARNING:, Oops, ... fails the test.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+/// Generous: the guest boots in a fraction of this on an idle machine; CI has 2 cores.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn boot_installer(smp: &str, gic: &str) {
+    let (kernel, initrd) = installer_images();
+    let args = [
+        "run",
+        "-m",
+        "1024",
+        "--smp",
+        smp,
+        "--gic",
+        gic,
+        "--kernel",
+        kernel.to_str().unwrap(),
+        "--initrd",
+        initrd.to_str().unwrap(),
+        "--append",
+        "console=ttyAMA0",
+    ];
+    let (out, status) = run_until(&args, None, BOOT_TIMEOUT, |o| {
+        o.contains("Select a language") || KERNEL_TROUBLE.iter().any(|t| o.contains(t))
+    });
+    assert_no_kernel_trouble(&out);
+    assert!(
+        out.contains("Select a language"),
+        "no installer screen (status {status:?}); last output:\n{}",
+        out.chars()
+            .rev()
+            .take(3000)
+            .collect::<String>()
+            .chars()
+            .rev()
+            .collect::<String>()
+    );
+    assert!(out.contains("Run /init as init process"), "{out}");
+    let cpus = out.matches("CPU").count();
+    assert!(cpus > 0);
+    if smp == "2" {
+        assert!(
+            out.contains("smp: Brought up 1 node, 2 CPUs"),
+            "second vCPU not brought up:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn installer_smp1_gic2() {
+    boot_installer("1", "2");
+}
+
+#[test]
+fn installer_smp2_gic2() {
+    boot_installer("2", "2");
+}
+
+#[test]
+fn installer_smp1_gic3() {
+    boot_installer("1", "3");
+}
+
+#[test]
+fn installer_smp2_gic3() {
+    boot_installer("2", "3");
+}
+
+const INIT_SCRIPT: &str = r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+echo "ARMVM-DATE: $(date +%s)"
+echo "ARMVM-CPUINFO-BEGIN"
+cat /proc/cpuinfo
+echo "ARMVM-CPUINFO-END"
+echo "ARMVM-IRQ1-BEGIN"
+cat /proc/interrupts
+echo "ARMVM-IRQ1-END"
+sleep 1
+echo "ARMVM-TYPE-A-LINE"
+read line
+echo "ARMVM-ECHO: $line"
+echo "ARMVM-IRQ2-BEGIN"
+cat /proc/interrupts
+echo "ARMVM-IRQ2-END"
+poweroff -f
+"#;
+
+fn busybox_initramfs() -> std::path::PathBuf {
+    let busybox = std::fs::read(guest_package("busybox-static:arm64").join("bin/busybox"))
+        .expect("busybox binary");
+    let cpio = cpio_newc(&[
+        ("bin", 0o040755, b""),
+        ("proc", 0o040755, b""),
+        ("sys", 0o040755, b""),
+        ("dev", 0o040755, b""),
+        ("bin/busybox", 0o100755, &busybox),
+        ("bin/sh", 0o120777, b"busybox"),
+        ("init", 0o100755, INIT_SCRIPT.as_bytes()),
+    ]);
+    let path = scratch_dir("linux_boot").join("busybox-initramfs.cpio");
+    std::fs::write(&path, cpio).unwrap();
+    path
+}
+
+/// The count in the first column of the /proc/interrupts line mentioning `name`.
+fn irq_count(block: &str, name: &str) -> u64 {
+    block
+        .lines()
+        .find(|l| l.contains(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no '{name}' line in:\n{block}"))
+}
+
+fn between<'a>(text: &'a str, begin: &str, end: &str) -> &'a str {
+    let s = text
+        .find(begin)
+        .unwrap_or_else(|| panic!("no {begin} in:\n{text}"))
+        + begin.len();
+    let e = s + text[s..]
+        .find(end)
+        .unwrap_or_else(|| panic!("no {end} in:\n{text}"));
+    &text[s..e]
+}
+
+fn busybox_session(smp: &str, gic: &str) {
+    let (kernel, _) = installer_images();
+    let initramfs = busybox_initramfs();
+    let args = [
+        "run",
+        "-m",
+        "512",
+        "--smp",
+        smp,
+        "--gic",
+        gic,
+        "--kernel",
+        kernel.to_str().unwrap(),
+        "--initrd",
+        initramfs.to_str().unwrap(),
+        "--append",
+        "console=ttyAMA0 quiet",
+    ];
+    let (out, status) = run_until(
+        &args,
+        Some(("ARMVM-TYPE-A-LINE", "hello from the host\n")),
+        BOOT_TIMEOUT,
+        |_| false,
+    );
+    assert_no_kernel_trouble(&out);
+    assert_eq!(
+        status,
+        Some(0),
+        "poweroff -f must end armvm with status 0:\n{out}"
+    );
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let date: u64 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ARMVM-DATE: "))
+        .and_then(|d| d.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no date:\n{out}"));
+    assert!(date.abs_diff(now) < 3600, "guest date {date} vs host {now}");
+
+    let cpuinfo = between(&out, "ARMVM-CPUINFO-BEGIN", "ARMVM-CPUINFO-END");
+    assert_eq!(
+        cpuinfo.matches("processor\t:").count(),
+        smp.parse::<usize>().unwrap(),
+        "{cpuinfo}"
+    );
+
+    assert!(out.contains("ARMVM-ECHO: hello from the host"), "{out}");
+    let irq1 = between(&out, "ARMVM-IRQ1-BEGIN", "ARMVM-IRQ1-END");
+    let irq2 = between(&out, "ARMVM-IRQ2-BEGIN", "ARMVM-IRQ2-END");
+    assert!(
+        irq_count(irq2, "arch_timer") > irq_count(irq1, "arch_timer"),
+        "timer count did not rise:\n{irq1}\n{irq2}"
+    );
+    assert!(
+        irq_count(irq2, "uart-pl011") > irq_count(irq1, "uart-pl011"),
+        "UART count did not rise:\n{irq1}\n{irq2}"
+    );
+}
+
+#[test]
+fn busybox_smp2_gic3() {
+    busybox_session("2", "3");
+}
+
+#[test]
+fn busybox_smp1_gic2() {
+    busybox_session("1", "2");
+}
