@@ -22,10 +22,22 @@
 //! round, and the machine stops as a whole.
 //!
 //! Breakpoints are by virtual address and live in the CPUs (no guest memory is
-//! patched); a software breakpoint needs a mapped RAM address in the selected
-//! vCPU's translation regime (the error a real target gives when it cannot write
-//! the BRK), a hardware breakpoint may be anywhere. Watchpoints are by virtual
-//! address and stop after the accessing instruction.
+//! patched; only the blocks of the breakpoint's page are re-decoded). A software
+//! breakpoint needs a mapped RAM address in the selected vCPU's translation regime
+//! (the error a real target, or QEMU with KVM, gives when it cannot write the BRK); a
+//! hardware breakpoint may be anywhere: use `hbreak` for code that is not mapped yet,
+//! such as a kernel's virtual addresses before it turns the MMU on. Watchpoints are
+//! by virtual address and stop before the accessing instruction (as gdb expects of
+//! AArch64, and as QEMU does); the stop reports the first watched byte accessed.
+//!
+//! Memory is read and written by virtual address through the thread's translation
+//! regime, without permission checks, RAM only (no device side effects); an
+//! unmapped address is an error. `monitor phys on` makes addresses physical.
+//!
+//! While the debugger holds the machine stopped, the console is not read (Ctrl-A x
+//! waits until the guest runs; use `kill` or `monitor quit`) and the guest's counter
+//! keeps time with the host. `monitor reset` under `--no-reboot` exits, as a guest
+//! reset would.
 //!
 //! # Bad input
 //!
@@ -34,7 +46,11 @@
 //! expect ends its state machine; the session then continues on a fresh stub: the
 //! client gets an error reply, the negotiated state (qSupported, no-ack mode, the
 //! selected threads) is replayed into the new stub with its output muted, and a
-//! running machine goes on running. A lost connection is a detach.
+//! running machine goes on running. A lost connection is a detach. A second client
+//! while one is attached gets an `E.` reply saying why, and is hung up on.
+//!
+//! Parsing is gdbstub's except for the framing in [`conn`], which a unit test fuzzes;
+//! tests/gdb.rs sends thousands of random packets through the whole path.
 
 mod conn;
 mod monitor;
