@@ -382,6 +382,26 @@ impl Cpu {
         self.code.forget_jumps();
     }
 
+    /// TTBR0_EL1 or TTBR1_EL1 (`upper`) is about to become `new`: forgets what the
+    /// change affects. A new table base invalidates that half of the address space; a
+    /// new ASID (the one TCR_EL1.A1 selects) invalidates the non-global entries.
+    /// Global entries of the other half stay: they depend on neither.
+    pub fn ttbr_changed(&mut self, upper: bool, old: u64, new: u64) {
+        const BADDR: u64 = 0x0000_ffff_ffff_fffe;
+        let base_changed = (old ^ new) & BADDR != 0;
+        let asid_register_is_ttbr1 = self.sys.tcr & (1 << 22) != 0;
+        let asid_changed = (old ^ new) >> 48 != 0 && asid_register_is_ttbr1 == upper;
+        let drop = |e: &crate::mmu::TlbEntry| {
+            let in_half = ((e.va_page >> 55) & 1 == 1) == upper;
+            (base_changed && in_half) || (asid_changed && !e.global)
+        };
+        if base_changed || asid_changed {
+            self.tlb[0].flush_where(drop);
+            self.tlb[1].flush_where(drop);
+            self.code.forget_jumps();
+        }
+    }
+
     pub fn flush_tlb_page(&mut self, va: u64) {
         self.tlb[0].flush_page(va);
         self.tlb[1].flush_page(va);
@@ -704,6 +724,8 @@ impl Cpu {
             e.addend = (host as usize).wrapping_sub(page as usize);
             e.pa_page = pa_page;
             e.device = t.device;
+            e.va_page = page;
+            e.global = !t.ng;
         }
         Ok(t)
     }

@@ -314,6 +314,10 @@ pub struct TlbEntry {
     pub pa_page: u64,
     /// Device memory: unaligned accesses fault, so they take the slow path.
     pub device: bool,
+    /// Virtual page address of the entry.
+    pub va_page: u64,
+    /// A global mapping (nG = 0): valid whatever the ASID.
+    pub global: bool,
 }
 
 impl TlbEntry {
@@ -324,6 +328,8 @@ impl TlbEntry {
         addend: 0,
         pa_page: 0,
         device: false,
+        va_page: 0,
+        global: false,
     };
 }
 
@@ -342,6 +348,14 @@ impl Tlb {
     }
     pub fn flush(&mut self) {
         self.entries.fill(TlbEntry::EMPTY);
+    }
+    /// Drops the entries for which `drop(entry)` holds.
+    pub fn flush_where(&mut self, drop: impl Fn(&TlbEntry) -> bool) {
+        for e in self.entries.iter_mut() {
+            if drop(e) {
+                *e = TlbEntry::EMPTY;
+            }
+        }
     }
     pub fn flush_page(&mut self, va: u64) {
         let page = va & !0xfff;

@@ -145,6 +145,8 @@ fn create_gic_node(fdt: &mut FdtWriter, d: &BoardDescription) -> Result<(), FdtE
     let gic = fdt.begin_node(&format!("intc@{:x}", dist.0))?;
     fdt.property_string("compatible", compatible)?;
     fdt.property_u32("#interrupt-cells", 3)?;
+    // No child nodes, but interrupt-map parsing (and dtc) wants the cell count.
+    fdt.property_u32("#address-cells", 0)?;
     fdt.property_null("interrupt-controller")?;
     fdt.property_array_u64("reg", &[dist.0, dist.1, second.0, second.1])?;
     if let GicKind::V3 { .. } = d.gic {

@@ -389,12 +389,12 @@ fn write_sysreg(
         sr::ACTLR_EL1 => {}
         sr::CPACR_EL1 => s.cpacr = v & (3 << 20),
         sr::TTBR0_EL1 => {
-            s.ttbr0 = v;
-            cpu.flush_tlb();
+            let old = std::mem::replace(&mut s.ttbr0, v);
+            cpu.ttbr_changed(false, old, v);
         }
         sr::TTBR1_EL1 => {
-            s.ttbr1 = v;
-            cpu.flush_tlb();
+            let old = std::mem::replace(&mut s.ttbr1, v);
+            cpu.ttbr_changed(true, old, v);
         }
         sr::TCR_EL1 => {
             s.tcr = v & 0x0000_007f_ffff_ffbf;
