@@ -668,3 +668,29 @@ fn mute(stub: &mut Stub, on: bool) {
     };
     conn.muted = on;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        let cases: &[(Option<&str>, bool, bool, Option<&str>)] = &[
+            (None, false, false, None),
+            (None, true, false, Some(DEFAULT_ADDR)),
+            (None, false, true, Some(DEFAULT_ADDR)),
+            (Some("4321"), false, false, Some("127.0.0.1:4321")),
+            (Some(":4321"), false, false, Some("127.0.0.1:4321")),
+            (Some("tcp::4321"), false, false, Some("127.0.0.1:4321")),
+            (Some("0.0.0.0:4321"), true, true, Some("0.0.0.0:4321")),
+            (Some("[::1]:4321"), false, false, Some("[::1]:4321")),
+        ];
+        for &(gdb, short, stop, want) in cases {
+            assert_eq!(
+                listen_address(gdb, short, stop).as_deref(),
+                want,
+                "{gdb:?} -s {short} -S {stop}"
+            );
+        }
+    }
+}
