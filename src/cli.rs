@@ -85,6 +85,21 @@ pub struct RunArgs {
     /// Trace only instructions whose PC is in START..END (hex or decimal).
     #[arg(long, value_name = "START..END", value_parser = parse_range)]
     pub trace_range: Option<(u64, u64)>,
+
+    // ---- Debugger (src/gdb)
+    /// Accept a gdb connection on ADDR: HOST:PORT, or a PORT on 127.0.0.1
+    /// (default 127.0.0.1:1234; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = crate::gdb::DEFAULT_ADDR)]
+    pub gdb: Option<String>,
+
+    /// Shorthand for --gdb 127.0.0.1:1234.
+    #[arg(short = 's')]
+    pub gdb_default: bool,
+
+    /// Stop before the first instruction until gdb continues (listens on
+    /// 127.0.0.1:1234 unless --gdb says otherwise).
+    #[arg(short = 'S')]
+    pub gdb_stop: bool,
 }
 
 /// Parses decimal or 0x-prefixed hexadecimal.

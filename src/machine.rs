@@ -31,6 +31,7 @@ use crossbeam_channel::Receiver;
 use crate::board::{self, map, Board};
 use crate::cli::RunArgs;
 use crate::console::{self, ConsoleEvent, RawMode, SerialTarget};
+use crate::gdb;
 use crate::trace::Tracer;
 
 /// Instructions per vCPU between looks at timers, interrupts and input.
@@ -84,6 +85,12 @@ pub enum MachineError {
     DtbTooLarge { path: PathBuf },
     #[error("{what} ({size:#x} bytes) does not fit in guest RAM")]
     DoesNotFit { what: &'static str, size: u64 },
+    #[error("cannot listen for gdb on {addr}")]
+    Gdb {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, MachineError> {
@@ -120,6 +127,14 @@ pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
         return Ok(0);
     }
 
+    // gdb: one debugger for the whole run; it moves into each machine a reset builds.
+    let mut gdb = match gdb::listen_address(args.gdb.as_deref(), args.gdb_default, args.gdb_stop) {
+        Some(addr) => Some(
+            gdb::Debugger::start(&addr, args.gdb_stop)
+                .map_err(|source| MachineError::Gdb { addr, source })?,
+        ),
+        None => None,
+    };
     let stdio = args.serial == SerialTarget::Stdio;
     let _raw = if stdio { RawMode::enter() } else { None };
     let input = console::spawn_input(_raw.is_some());
@@ -139,7 +154,10 @@ pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
             None => None,
         };
         let mut m = Machine::build(args, version, tracer)?;
-        match m.run(&input) {
+        m.gdb = gdb.take();
+        let stop = m.run(&input);
+        gdb = m.gdb.take();
+        match stop {
             Stop::Exit(code) => return Ok(code),
             Stop::Reset if args.no_reboot => return Ok(NO_REBOOT_STATUS),
             Stop::Reset => continue,
@@ -159,7 +177,7 @@ struct Vcpu {
     sleeping: bool,
 }
 
-struct Machine {
+pub(crate) struct Machine {
     vcpus: Vec<Vcpu>,
     board: Board,
     semihosting: Option<Semihosting>,
@@ -168,6 +186,8 @@ struct Machine {
     psci_smc: bool,
     dtb: Vec<u8>,
     tracer: Option<Tracer>,
+    /// The gdb stub (src/gdb), when --gdb/-s/-S asked for one.
+    gdb: Option<gdb::Debugger>,
 }
 
 impl Machine {
@@ -272,6 +292,7 @@ impl Machine {
             psci_smc: args.psci_conduit == "smc",
             dtb,
             tracer,
+            gdb: None,
         })
     }
 
@@ -289,6 +310,14 @@ impl Machine {
             SLICE_SMP
         };
         let stop = loop {
+            // gdb: serve the debugger; while it holds the machine stopped, this waits.
+            if self.gdb.is_some() {
+                match gdb::serve(self) {
+                    Some(gdb::Request::Exit(code)) => break Stop::Exit(code),
+                    Some(gdb::Request::Reset) => break Stop::Reset,
+                    None => {}
+                }
+            }
             if let Some(stop) = self.poll_input(input) {
                 break stop;
             }
@@ -298,6 +327,10 @@ impl Machine {
             for i in 0..self.vcpus.len() {
                 if let Some(stop) = self.run_vcpu(i, slice, &mut ran) {
                     return self.finish(stop);
+                }
+                // gdb: a vCPU stopped for the debugger stops the machine (all-stop).
+                if self.gdb.as_ref().is_some_and(|g| g.wants_stop()) {
+                    break;
                 }
             }
             if self.vcpus.iter().all(|v| v.power == PowerState::Off) {
@@ -319,6 +352,14 @@ impl Machine {
     }
 
     fn finish(&mut self, stop: Stop) -> Stop {
+        // gdb: tell a waiting debugger that the program exited.
+        if self.gdb.is_some() {
+            let code = match stop {
+                Stop::Exit(code) => Some(code),
+                Stop::Reset => None,
+            };
+            gdb::machine_stopped(self, code);
+        }
         self.board.uart.borrow_mut().flush();
         let _ = std::io::stdout().flush();
         if let Some(t) = self.tracer.take() {
@@ -361,6 +402,11 @@ impl Machine {
         if self.vcpus[i].power != PowerState::On {
             return None;
         }
+        // gdb: a vCPU the debugger holds does not run; a stepping one runs one instruction.
+        let slice = self.gdb.as_ref().map_or(slice, |g| g.budget(i, slice));
+        if slice == 0 {
+            return None;
+        }
         self.board.current_cpu.set(i);
         let v = &mut self.vcpus[i];
         if v.sleeping {
@@ -372,8 +418,11 @@ impl Machine {
         }
         *ran = true;
         let exit = v.cpu.run(&mut self.board, slice);
+        // gdb: breakpoints, watchpoints and finished steps become stops.
+        if let Some(g) = &mut self.gdb {
+            g.after_run(i, exit, &mut v.cpu);
+        }
         match exit {
-            // No debugger is attached: nothing sets breakpoints or watchpoints.
             Exit::BudgetSpent | Exit::Wfe | Exit::Breakpoint | Exit::Watchpoint(_) => None,
             Exit::Wfi => {
                 self.vcpus[i].sleeping = true;
@@ -463,6 +512,26 @@ impl Machine {
                 None
             }
         }
+    }
+}
+
+/// gdb: what the debugger sees of the machine.
+impl gdb::Guest for Machine {
+    fn debugger(&mut self) -> Option<&mut gdb::Debugger> {
+        self.gdb.as_mut()
+    }
+    fn parts(&mut self) -> gdb::Parts<'_> {
+        gdb::Parts {
+            debugger: self.gdb.as_mut(),
+            cpus: self.vcpus.iter_mut().map(|v| &mut v.cpu).collect(),
+            board: &mut self.board,
+        }
+    }
+    fn vcpu_status(&self, i: usize) -> Option<gdb::VcpuStatus> {
+        self.vcpus.get(i).map(|v| gdb::VcpuStatus {
+            on: v.power == PowerState::On,
+            sleeping: v.sleeping,
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 mod board;
 mod cli;
 mod console;
+mod gdb;
 mod machine;
 mod trace;
 

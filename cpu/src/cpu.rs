@@ -59,7 +59,10 @@ pub enum Exit {
     Semihosting,
     /// A debugger breakpoint: the PC is AT the breakpoint, not yet executed.
     Breakpoint,
-    /// A debugger watchpoint was hit by the instruction just executed.
+    /// A debugger watchpoint: the instruction at the PC accesses watched data and
+    /// has not executed (it is abandoned as for a fault, before the access), as
+    /// ARM's watchpoint exceptions and gdb on AArch64 expect. Resume with
+    /// [`DebugState::skip_watch_at`] set to the PC to let it through.
     Watchpoint(WatchHit),
 }
 
@@ -100,6 +103,13 @@ pub struct DebugState {
     watch_hit: Option<WatchHit>,
     /// Resume at this PC without stopping at its breakpoint (continuing from it).
     pub skip_breakpoint_at: Option<u64>,
+    /// Resume at this PC without stopping for its watched accesses.
+    pub skip_watch_at: Option<u64>,
+    /// Watchpoints are checked only for the instructions `run` executes, not for
+    /// accesses the board makes on the guest's behalf (semihosting).
+    armed: bool,
+    /// The instruction at this PC is let through (see `skip_watch_at`).
+    skipping_watch: Option<u64>,
     /// Take no interrupts (single-stepping with interrupts held off).
     pub hold_interrupts: bool,
 }
@@ -279,10 +289,11 @@ impl DebugState {
             .any(|w| w.addr < page + 0x1000 && w.addr.saturating_add(w.len) > page)
     }
 
-    /// Records a hit if `va..va+len` overlaps a watchpoint of the access's kind.
-    fn check_watch(&mut self, va: u64, len: u64, write: bool) {
-        if self.watchpoints.is_empty() || self.watch_hit.is_some() {
-            return;
+    /// Records a hit if `va..va+len`, accessed by the instruction at `pc`, overlaps
+    /// a watchpoint of the access's kind; true if it does.
+    fn check_watch(&mut self, va: u64, len: u64, write: bool, pc: u64) -> bool {
+        if !self.armed || self.watchpoints.is_empty() || self.skipping_watch == Some(pc) {
+            return false;
         }
         for w in &self.watchpoints {
             let kind_matches = match w.kind {
@@ -297,9 +308,10 @@ impl DebugState {
                     addr: va.max(w.addr),
                     write,
                 });
-                return;
+                return true;
             }
         }
+        false
     }
 }
 
@@ -372,14 +384,22 @@ impl Cpu {
     }
 
     /// Resets to the architectural reset state (EL1h, interrupts masked, MMU off).
+    /// The debugger's breakpoints and watchpoints stay: they are not guest state.
     pub fn reset(&mut self) {
         // What belongs to the machine rather than to the architectural state survives:
-        // the board's interrupt flag, the shared code cache, the debugger's state.
+        // the board's interrupt flag, the shared code cache, the debugger's breakpoints
+        // and watchpoints (not its per-stop state).
         let mut fresh = Cpu::new(self.index);
         fresh.semihosting = self.semihosting;
         fresh.pfr0_extra = self.pfr0_extra;
         fresh.trace = self.trace.take();
-        fresh.debug = std::mem::take(&mut self.debug);
+        let debug = std::mem::take(&mut self.debug);
+        fresh.debug = DebugState {
+            skip_breakpoint_at: None,
+            skip_watch_at: None,
+            watch_hit: None,
+            ..debug
+        };
         fresh.interrupts_changed = self.interrupts_changed.clone();
         fresh.code = CodeCache::new(self.code.shared.clone());
         *self = fresh;
@@ -483,8 +503,31 @@ impl Cpu {
 
     /// Runs until an exit, executing at most `budget` instructions.
     pub fn run(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
+        self.debug.armed = true;
+        let exit = match self.debug.skip_watch_at.take() {
+            // Resuming from a watchpoint: its instruction runs alone, unwatched.
+            Some(pc) if pc == self.regs.pc && budget > 0 => {
+                self.debug.skipping_watch = Some(pc);
+                let exit = self.run_armed(plat, 1);
+                self.debug.skipping_watch = None;
+                if exit == Exit::BudgetSpent && budget > 1 {
+                    self.run_armed(plat, budget - 1)
+                } else {
+                    exit
+                }
+            }
+            _ => self.run_armed(plat, budget),
+        };
+        self.debug.armed = false;
+        exit
+    }
+
+    fn run_armed(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
         let limit = self.icount.saturating_add(budget);
         let mut skip_breakpoint = self.debug.skip_breakpoint_at.take();
+        // A single step that takes an interrupt or an instruction abort ends at the
+        // vector: entering the exception is what the step did.
+        let single_step = budget == 1;
         loop {
             if self.icount >= limit {
                 return Exit::BudgetSpent;
@@ -493,6 +536,9 @@ impl Cpu {
             if !self.debug.hold_interrupts {
                 if let Some(irq) = self.pending_interrupt() {
                     self.take_interrupt(irq);
+                    if single_step {
+                        return Exit::BudgetSpent;
+                    }
                 }
             }
             let block = match self.fetch_block(plat) {
@@ -503,6 +549,9 @@ impl Cpu {
                     self.icount += 1;
                     let pc = self.regs.pc;
                     self.take_exception(e, pc);
+                    if single_step {
+                        return Exit::BudgetSpent;
+                    }
                     continue;
                 }
             };
@@ -528,15 +577,21 @@ impl Cpu {
                 let before = self.trace.is_some().then(|| self.regs.clone());
                 self.icount += 1;
                 let result = exec::execute(self, plat, insn);
+                if result.is_err() {
+                    if let Some(hit) = self.debug.watch_hit.take() {
+                        // Not a fault: an access hit a watchpoint. The instruction
+                        // is abandoned and the debugger stops before it.
+                        self.regs.pc = pc;
+                        self.icount -= 1;
+                        return Exit::Watchpoint(hit);
+                    }
+                }
                 let exit = self.complete(result, pc);
                 if let Some(before) = before {
                     self.emit_trace(&before, pc, insn.word);
                 }
                 if let Some(exit) = exit {
                     return exit;
-                }
-                if let Some(hit) = self.debug.watch_hit.take() {
-                    return Exit::Watchpoint(hit);
                 }
                 if self.regs.pc != pc.wrapping_add(4) || self.icount >= limit {
                     break;
@@ -857,7 +912,10 @@ impl Cpu {
         if t.device && !aligned {
             return Err(Self::data_abort(va, FaultKind::Alignment, false, acc));
         }
-        self.debug.check_watch(va, size as u64, false);
+        if self.debug.check_watch(va, size as u64, false, self.regs.pc) {
+            // Never taken: `run` stops for the debugger instead.
+            return Err(Self::data_abort(va, FaultKind::External, false, acc));
+        }
         match mem.ram_page(t.pa) {
             // SAFETY: a valid RAM page, access within it.
             Some(page) => Ok(unsafe { host_load(page.add((t.pa & 0xfff) as usize), size) }),
@@ -926,7 +984,10 @@ impl Cpu {
         if t.device && !aligned {
             return Err(Self::data_abort(va, FaultKind::Alignment, true, acc));
         }
-        self.debug.check_watch(va, size as u64, true);
+        if self.debug.check_watch(va, size as u64, true, self.regs.pc) {
+            // Never taken: `run` stops for the debugger instead.
+            return Err(Self::data_abort(va, FaultKind::External, true, acc));
+        }
         let pa_page = t.pa & !0xfff;
         if self.code.is_code_page(pa_page) {
             self.code.invalidate_page(pa_page);
@@ -1200,5 +1261,118 @@ unsafe fn host_store(p: *mut u8, size: usize, value: u64) {
         2 => (p as *mut u16).write_unaligned((value as u16).to_le()),
         4 => (p as *mut u32).write_unaligned((value as u32).to_le()),
         _ => (p as *mut u64).write_unaligned(value.to_le()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{BusError, Ram};
+
+    struct Mem(Ram);
+
+    impl PhysMemory for Mem {
+        fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
+            self.0.contains(pa).then(|| self.0.host_ptr(pa & !0xfff))
+        }
+        fn mmio_read(&mut self, pa: u64, _: u8) -> Result<u64, BusError> {
+            Err(BusError(pa))
+        }
+        fn mmio_write(&mut self, pa: u64, _: u8, _: u64) -> Result<(), BusError> {
+            Err(BusError(pa))
+        }
+    }
+
+    impl Platform for Mem {
+        fn counter(&mut self) -> u64 {
+            0
+        }
+        fn counter_frequency(&self) -> u64 {
+            1
+        }
+    }
+
+    /// `str x1, [x0]; ldr x2, [x0]; b .` at 0x1000, data at 0x2000.
+    fn machine() -> (Cpu, Mem) {
+        let mut mem = Mem(Ram::new(0, 0x4000).unwrap());
+        let code: [u32; 3] = [0xf900_0001, 0xf940_0002, 0x1400_0000];
+        for (i, w) in code.iter().enumerate() {
+            mem.0
+                .slice_mut(0x1000 + 4 * i as u64, 4)
+                .unwrap()
+                .copy_from_slice(&w.to_le_bytes());
+        }
+        let mut cpu = Cpu::new(0);
+        cpu.regs.pc = 0x1000;
+        cpu.regs.x[0] = 0x2000;
+        cpu.regs.x[1] = 0x55;
+        (cpu, mem)
+    }
+
+    #[test]
+    fn watchpoint_stops_before_the_access_and_resumes_past_it() {
+        let (mut cpu, mut mem) = machine();
+        let w = Watchpoint {
+            addr: 0x2004,
+            len: 4,
+            kind: WatchKind::Write,
+        };
+        cpu.add_watchpoint(w);
+        let hit = WatchHit {
+            watch: w,
+            addr: 0x2004,
+            write: true,
+        };
+        assert_eq!(cpu.run(&mut mem, 100), Exit::Watchpoint(hit));
+        // The store has not happened, and the PC is at it.
+        assert_eq!((cpu.regs.pc, cpu.icount), (0x1000, 0));
+        assert_eq!(mem.0.slice(0x2000, 8).unwrap(), &[0; 8]);
+        // Resumed from there, the store runs once, unwatched; the load is not a write.
+        cpu.debug.skip_watch_at = Some(0x1000);
+        assert_eq!(cpu.run(&mut mem, 10), Exit::BudgetSpent);
+        assert_eq!(mem.0.slice(0x2000, 1).unwrap(), &[0x55]);
+        assert_eq!((cpu.regs.pc, cpu.regs.x[2]), (0x1008, 0x55));
+        // A read watchpoint: the load stops.
+        let (mut cpu, mut mem) = machine();
+        cpu.add_watchpoint(Watchpoint {
+            kind: WatchKind::Read,
+            ..w
+        });
+        assert!(matches!(
+            cpu.run(&mut mem, 100),
+            Exit::Watchpoint(WatchHit { write: false, .. })
+        ));
+        assert_eq!(cpu.regs.pc, 0x1004);
+    }
+
+    #[test]
+    fn single_step_into_an_instruction_abort_ends_at_the_vector() {
+        let (mut cpu, mut mem) = machine();
+        cpu.sys.vbar = 0x3000;
+        cpu.regs.pc = 0x1002; // misaligned: PC alignment fault on fetch
+        assert_eq!(cpu.run(&mut mem, 1), Exit::BudgetSpent);
+        assert_eq!((cpu.regs.pc, cpu.icount), (0x3200, 0));
+        assert_eq!(cpu.sys.elr, 0x1002);
+    }
+
+    #[test]
+    fn breakpoint_stops_before_and_reset_keeps_it() {
+        let (mut cpu, mut mem) = machine();
+        cpu.add_breakpoint(0x1004);
+        assert_eq!(cpu.run(&mut mem, 100), Exit::Breakpoint);
+        assert_eq!((cpu.regs.pc, cpu.icount), (0x1004, 1));
+        cpu.debug.skip_breakpoint_at = Some(0x1004);
+        assert_eq!(cpu.run(&mut mem, 1), Exit::BudgetSpent);
+        assert_eq!(cpu.regs.pc, 0x1008);
+        cpu.reset();
+        cpu.regs.pc = 0x1000;
+        cpu.regs.x[0] = 0x2000;
+        assert_eq!(
+            cpu.run(&mut mem, 100),
+            Exit::Breakpoint,
+            "kept across reset"
+        );
+        assert!(cpu.remove_breakpoint(0x1004));
+        assert_eq!(cpu.run(&mut mem, 100), Exit::BudgetSpent);
     }
 }

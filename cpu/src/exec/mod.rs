@@ -10,6 +10,8 @@ mod ldst;
 mod simd;
 mod system;
 
+pub use system::{debug_read_sysreg, debug_write_sysreg};
+
 use crate::cpu::{Cpu, Exit, Platform};
 use crate::decode::{Insn, Op};
 use crate::exception::Exception;

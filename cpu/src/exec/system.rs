@@ -490,3 +490,70 @@ fn write_sysreg(
     }
     Ok(())
 }
+
+// ---- Debugger access
+
+/// What a debugger's register access may reach of the platform: the counter, but not
+/// device registers (reading ICC_IAR1_EL1 would acknowledge an interrupt).
+struct DebugPlatform<'a>(&'a mut dyn Platform);
+
+impl crate::memory::PhysMemory for DebugPlatform<'_> {
+    fn ram_page(&mut self, _pa: u64) -> Option<*mut u8> {
+        None
+    }
+    fn mmio_read(&mut self, pa: u64, _size: u8) -> Result<u64, crate::memory::BusError> {
+        Err(crate::memory::BusError(pa))
+    }
+    fn mmio_write(&mut self, pa: u64, _: u8, _: u64) -> Result<(), crate::memory::BusError> {
+        Err(crate::memory::BusError(pa))
+    }
+}
+
+impl Platform for DebugPlatform<'_> {
+    fn counter(&mut self) -> u64 {
+        self.0.counter()
+    }
+    fn counter_frequency(&self) -> u64 {
+        self.0.counter_frequency()
+    }
+}
+
+/// Runs `f` as if at EL1 with SIMD&FP enabled, so that no access rule traps, and
+/// puts PSTATE.EL and CPACR_EL1 back unless `f` wrote CPACR_EL1 itself.
+fn as_debugger<R>(cpu: &mut Cpu, k: u32, f: impl FnOnce(&mut Cpu) -> R) -> R {
+    let (el, cpacr) = (cpu.regs.el, cpu.sys.cpacr);
+    cpu.regs.el = 1;
+    cpu.sys.cpacr |= 3 << 20;
+    let r = f(cpu);
+    cpu.regs.el = el;
+    if k != sr::CPACR_EL1 {
+        cpu.sys.cpacr = cpacr;
+    }
+    r
+}
+
+/// A system register as a debugger sees it: as MRS at EL1 would read it, without
+/// access traps and without side effects; SP_EL0 is readable whatever PSTATE.SP
+/// says. Registers of devices (the GICv3 CPU interface) are not reached. `None`
+/// if armvm does not implement the register.
+pub fn debug_read_sysreg(cpu: &mut Cpu, plat: &mut dyn Platform, k: u32) -> Option<u64> {
+    if k == sr::SP_EL0 {
+        return Some(cpu.regs.sp_el[0]);
+    }
+    let insn = crate::decode::decode(0xd530_0000 | (k << 5));
+    let mut p = DebugPlatform(plat);
+    as_debugger(cpu, k, |cpu| read_sysreg(cpu, &mut p, k, insn).ok())
+}
+
+/// Writes a system register for a debugger, as MSR at EL1 would (with the same
+/// masking of reserved bits and TLB maintenance); false if armvm does not
+/// implement it or it is read-only.
+pub fn debug_write_sysreg(cpu: &mut Cpu, plat: &mut dyn Platform, k: u32, v: u64) -> bool {
+    if k == sr::SP_EL0 {
+        cpu.regs.sp_el[0] = v;
+        return true;
+    }
+    let insn = crate::decode::decode(0xd510_0000 | (k << 5));
+    let mut p = DebugPlatform(plat);
+    as_debugger(cpu, k, |cpu| write_sysreg(cpu, &mut p, k, v, insn).is_ok())
+}
