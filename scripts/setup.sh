@@ -38,8 +38,13 @@ install_host_tools() {
 }
 
 # Unpacks one Debian package (e.g. busybox-static:arm64) into $CACHE/pkgs/NAME.
+# Tests call this in parallel: a lock on the cache serialises apt and dpkg.
 fetch_guest_package() {
     local pkg="$1" name="${1%%:*}" dir="$CACHE/pkgs/${1%%:*}"
+    [ -f "$dir/.complete" ] && return 0
+    mkdir -p "$CACHE"
+    exec 9>"$CACHE/.lock"
+    flock 9
     [ -f "$dir/.complete" ] && return 0
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
         $SUDO dpkg --add-architecture arm64
