@@ -343,7 +343,9 @@ pub struct Cpu {
     pub semihosting: bool,
     /// Extra ID_AA64PFR0_EL1 bits the board sets (the GIC field with GICv3).
     pub pfr0_extra: u64,
-    /// Retired instructions.
+    /// Retired instructions. An instruction fetch that faults counts as one too, so
+    /// that a budget always bounds a run (a guest whose vectors cannot be fetched
+    /// would otherwise never hand control back).
     pub icount: u64,
     /// Exceptions taken, by exception class, and interrupts taken.
     pub exception_counts: [u64; 64],
@@ -1351,7 +1353,9 @@ mod tests {
         cpu.sys.vbar = 0x3000;
         cpu.regs.pc = 0x1002; // misaligned: PC alignment fault on fetch
         assert_eq!(cpu.run(&mut mem, 1), Exit::BudgetSpent);
-        assert_eq!((cpu.regs.pc, cpu.icount), (0x3200, 0));
+        // The abort counts toward the budget (so a run always ends), and a budget of
+        // one stops at the vector.
+        assert_eq!((cpu.regs.pc, cpu.icount), (0x3200, 1));
         assert_eq!(cpu.sys.elr, 0x1002);
     }
 
