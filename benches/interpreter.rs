@@ -11,8 +11,8 @@
 //!
 //! `scripts/bench-vs-qemu.sh` compares whole-system runs against QEMU.
 
-use armvm_cpu::memory::{BusError, PhysMemory, Ram};
-use armvm_cpu::{Cpu, Exit, Platform};
+use armvm_cpu::memory::Ram;
+use armvm_cpu::{Cpu, Exit};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const RAM_BASE: u64 = 0x4000_0000;
@@ -22,29 +22,6 @@ const BUDGET: u64 = 1_000_000;
 
 struct Board {
     ram: Ram,
-}
-
-impl PhysMemory for Board {
-    fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
-        self.ram
-            .contains(pa)
-            .then(|| self.ram.host_ptr(pa & !0xfff))
-    }
-    fn mmio_read(&mut self, pa: u64, _size: u8) -> Result<u64, BusError> {
-        Err(BusError(pa))
-    }
-    fn mmio_write(&mut self, pa: u64, _size: u8, _value: u64) -> Result<(), BusError> {
-        Err(BusError(pa))
-    }
-}
-
-impl Platform for Board {
-    fn counter(&mut self) -> u64 {
-        0
-    }
-    fn counter_frequency(&self) -> u64 {
-        62_500_000
-    }
 }
 
 impl Board {
@@ -148,7 +125,7 @@ fn enable_mmu(cpu: &mut Cpu, board: &mut Board) {
 /// Runs one measured iteration and checks that the whole budget was retired.
 fn run_budget(cpu: &mut Cpu, board: &mut Board) {
     let before = cpu.icount;
-    let exit = cpu.run(board, BUDGET);
+    let exit = cpu.run(&mut board.ram, BUDGET);
     assert_eq!(exit, Exit::BudgetSpent);
     assert_eq!(cpu.icount - before, BUDGET);
 }
@@ -187,7 +164,7 @@ fn bench(c: &mut Criterion) {
 
     let (mut cpu, mut board) = setup(FP_SIMD_LOOP);
     cpu.sys.cpacr = 3 << 20; // FPEN: no FP/SIMD traps
-    cpu.run(&mut board, 100);
+    cpu.run(&mut board.ram, 100);
     if exceptions_taken(&cpu) > 0 {
         let ec = cpu
             .exception_counts

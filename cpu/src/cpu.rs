@@ -40,6 +40,17 @@ pub trait Platform: PhysMemory {
     fn timer_changed(&mut self, _cpu: usize, _virt: bool, _phys: bool) {}
 }
 
+/// A machine that is only RAM (tests and benchmarks): no devices, and a system
+/// counter stopped at 0 that claims the virt board's 62.5 MHz.
+impl Platform for crate::memory::Ram {
+    fn counter(&mut self) -> u64 {
+        0
+    }
+    fn counter_frequency(&self) -> u64 {
+        62_500_000
+    }
+}
+
 /// Why [`Cpu::run`] returned. The PC already points past the instruction that
 /// caused the exit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1269,38 +1280,14 @@ unsafe fn host_store(p: *mut u8, size: usize, value: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{BusError, Ram};
-
-    struct Mem(Ram);
-
-    impl PhysMemory for Mem {
-        fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
-            self.0.contains(pa).then(|| self.0.host_ptr(pa & !0xfff))
-        }
-        fn mmio_read(&mut self, pa: u64, _: u8) -> Result<u64, BusError> {
-            Err(BusError(pa))
-        }
-        fn mmio_write(&mut self, pa: u64, _: u8, _: u64) -> Result<(), BusError> {
-            Err(BusError(pa))
-        }
-    }
-
-    impl Platform for Mem {
-        fn counter(&mut self) -> u64 {
-            0
-        }
-        fn counter_frequency(&self) -> u64 {
-            1
-        }
-    }
+    use crate::memory::Ram;
 
     /// `str x1, [x0]; ldr x2, [x0]; b .` at 0x1000, data at 0x2000.
-    fn machine() -> (Cpu, Mem) {
-        let mut mem = Mem(Ram::new(0, 0x4000).unwrap());
+    fn machine() -> (Cpu, Ram) {
+        let mut mem = Ram::new(0, 0x4000).unwrap();
         let code: [u32; 3] = [0xf900_0001, 0xf940_0002, 0x1400_0000];
         for (i, w) in code.iter().enumerate() {
-            mem.0
-                .slice_mut(0x1000 + 4 * i as u64, 4)
+            mem.slice_mut(0x1000 + 4 * i as u64, 4)
                 .unwrap()
                 .copy_from_slice(&w.to_le_bytes());
         }
@@ -1328,11 +1315,11 @@ mod tests {
         assert_eq!(cpu.run(&mut mem, 100), Exit::Watchpoint(hit));
         // The store has not happened, and the PC is at it.
         assert_eq!((cpu.regs.pc, cpu.icount), (0x1000, 0));
-        assert_eq!(mem.0.slice(0x2000, 8).unwrap(), &[0; 8]);
+        assert_eq!(mem.slice(0x2000, 8).unwrap(), &[0; 8]);
         // Resumed from there, the store runs once, unwatched; the load is not a write.
         cpu.debug.skip_watch_at = Some(0x1000);
         assert_eq!(cpu.run(&mut mem, 10), Exit::BudgetSpent);
-        assert_eq!(mem.0.slice(0x2000, 1).unwrap(), &[0x55]);
+        assert_eq!(mem.slice(0x2000, 1).unwrap(), &[0x55]);
         assert_eq!((cpu.regs.pc, cpu.regs.x[2]), (0x1008, 0x55));
         // A read watchpoint: the load stops.
         let (mut cpu, mut mem) = machine();

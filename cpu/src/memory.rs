@@ -71,3 +71,17 @@ impl Ram {
         self.map.get_mut(off..off.checked_add(len)?)
     }
 }
+
+/// One RAM region is a whole physical address space on its own (tests, benchmarks):
+/// everything outside it is an external abort.
+impl PhysMemory for Ram {
+    fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
+        self.contains(pa).then(|| self.host_ptr(pa & !0xfff))
+    }
+    fn mmio_read(&mut self, pa: u64, _size: u8) -> Result<u64, BusError> {
+        Err(BusError(pa))
+    }
+    fn mmio_write(&mut self, pa: u64, _size: u8, _value: u64) -> Result<(), BusError> {
+        Err(BusError(pa))
+    }
+}

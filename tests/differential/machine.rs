@@ -9,9 +9,8 @@
 //! `exit` are emulated), anything else is handled as the guest's signal handler
 //! handles the signal Linux would send (see `elf.rs`).
 
-use armvm_cpu::memory::BusError;
 use armvm_cpu::sysreg::sctlr;
-use armvm_cpu::{Cpu, Exit, PhysMemory, Platform, Ram};
+use armvm_cpu::{Cpu, Exit, Ram};
 
 use crate::asm::HVC0;
 use crate::case::Outcome;
@@ -27,29 +26,6 @@ const VECTORS: u64 = 0x20_0000;
 
 struct Board {
     ram: Ram,
-}
-
-impl PhysMemory for Board {
-    fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
-        self.ram
-            .contains(pa)
-            .then(|| self.ram.host_ptr(pa & !0xfff))
-    }
-    fn mmio_read(&mut self, pa: u64, _size: u8) -> Result<u64, BusError> {
-        Err(BusError(pa))
-    }
-    fn mmio_write(&mut self, pa: u64, _size: u8, _value: u64) -> Result<(), BusError> {
-        Err(BusError(pa))
-    }
-}
-
-impl Platform for Board {
-    fn counter(&mut self) -> u64 {
-        0
-    }
-    fn counter_frequency(&self) -> u64 {
-        62_500_000
-    }
 }
 
 impl Board {
@@ -154,7 +130,7 @@ pub fn run(img: &Image, n_cases: usize) -> Result<Vec<Outcome>, String> {
     // Each case runs about 110 instructions of harness and at most a few dozen of its own.
     let limit = 10_000 + 1_000 * n_cases as u64;
     loop {
-        match cpu.run(&mut b, 1_000_000) {
+        match cpu.run(&mut b.ram, 1_000_000) {
             Exit::Hvc(0) => {}
             Exit::BudgetSpent => {
                 if cpu.icount > limit {

@@ -10,11 +10,11 @@
 //! generator here and the harness driver's are the same algorithm. Everything not
 //! listed must stay unchanged.
 
-use crate::cpu::{Cpu, Platform};
+use crate::cpu::Cpu;
 use crate::decode::decode;
 use crate::exception::Exception;
 use crate::exec::{execute, Flow};
-use crate::memory::{BusError, PhysMemory, Ram};
+use crate::memory::Ram;
 use crate::state::fpsr;
 
 /// The data buffer, at the same address as in the reference harness.
@@ -101,34 +101,7 @@ impl Rng {
 /// A test machine: one CPU at EL1 with FP enabled, MMU off, RAM around [`BUF`].
 pub struct Machine {
     pub cpu: Cpu,
-    pub mem: TestMem,
-}
-
-pub struct TestMem {
-    ram: Ram,
-}
-
-impl PhysMemory for TestMem {
-    fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
-        self.ram
-            .contains(pa)
-            .then(|| self.ram.host_ptr(pa & !0xfff))
-    }
-    fn mmio_read(&mut self, pa: u64, _size: u8) -> Result<u64, BusError> {
-        Err(BusError(pa))
-    }
-    fn mmio_write(&mut self, pa: u64, _size: u8, _value: u64) -> Result<(), BusError> {
-        Err(BusError(pa))
-    }
-}
-
-impl Platform for TestMem {
-    fn counter(&mut self) -> u64 {
-        0
-    }
-    fn counter_frequency(&self) -> u64 {
-        1
-    }
+    pub mem: Ram,
 }
 
 impl Machine {
@@ -146,10 +119,8 @@ impl Machine {
             *x = rng.value64();
         }
         cpu.regs.set_sp(BUF + 0x80);
-        let mut mem = TestMem {
-            ram: Ram::new(RAM_BASE, RAM_SIZE).expect("test RAM"),
-        };
-        let buf = mem.ram.slice_mut(BUF, BUF_LEN).expect("buffer inside RAM");
+        let mut mem = Ram::new(RAM_BASE, RAM_SIZE).expect("test RAM");
+        let buf = mem.slice_mut(BUF, BUF_LEN).expect("buffer inside RAM");
         for b in buf.iter_mut() {
             *b = rng.next() as u8;
         }
@@ -173,7 +144,7 @@ impl Machine {
     }
 
     pub fn buffer(&self) -> Vec<u8> {
-        self.mem.ram.slice(BUF, BUF_LEN).expect("buffer").to_vec()
+        self.mem.slice(BUF, BUF_LEN).expect("buffer").to_vec()
     }
 
     /// Executes one instruction word.
