@@ -7,7 +7,14 @@ use std::path::Path;
 
 use common::{armvm, build_baremetal, scratch_dir};
 
+/// The demo program, built once: tests run in parallel, and rebuilding the file
+/// while another test runs it would hand armvm a half-written ELF.
 fn demo_elf() -> std::path::PathBuf {
+    static ELF: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    ELF.get_or_init(build_demo_elf).clone()
+}
+
+fn build_demo_elf() -> std::path::PathBuf {
     let out = scratch_dir("cli").join("hello.elf");
     build_baremetal(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/demo/hello.S"),

@@ -101,7 +101,14 @@ echo "ARMVM-IRQ2-END"
 poweroff -f
 "#;
 
+/// The initramfs, built once: the busybox tests run in parallel, and rewriting the
+/// file while another test's guest loads it would hand it a half-written archive.
 fn busybox_initramfs() -> std::path::PathBuf {
+    static CPIO: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    CPIO.get_or_init(build_busybox_initramfs).clone()
+}
+
+fn build_busybox_initramfs() -> std::path::PathBuf {
     let busybox = std::fs::read(guest_package("busybox-static:arm64").join("bin/busybox"))
         .expect("busybox binary");
     let cpio = cpio_newc(&[
