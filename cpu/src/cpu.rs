@@ -8,8 +8,9 @@ use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::decode::{decode, Insn};
+use crate::decode::decode;
 use crate::exception::{Exception, Fault, FaultKind, Interrupt};
+use crate::exec::prepared::Prepared;
 use crate::exec::{self, Flow};
 use crate::memory::PhysMemory;
 use crate::mmu::{Regime, Tlb, Translation};
@@ -147,7 +148,7 @@ enum Kind {
 
 /// A pre-decoded basic block.
 pub struct Block {
-    pub insns: Box<[Insn]>,
+    pub insns: Box<[Prepared]>,
     /// Decoded from a page with breakpoints: check each PC before executing it.
     pub checks_breakpoints: bool,
     /// Cleared when the code it was decoded from is overwritten.
@@ -578,7 +579,7 @@ impl Cpu {
                 }
                 continue;
             }
-            for &insn in block.insns.iter() {
+            for prepared in block.insns.iter() {
                 let pc = self.regs.pc;
                 if block.checks_breakpoints
                     && self.debug.breakpoints.contains(&pc)
@@ -589,7 +590,7 @@ impl Cpu {
                 skip_breakpoint = None;
                 let before = self.trace.is_some().then(|| self.regs.clone());
                 self.icount += 1;
-                let result = exec::execute(self, plat, insn);
+                let result = prepared.run(self, plat);
                 if result.is_err() {
                     if let Some(hit) = self.debug.watch_hit.take() {
                         // Not a fault: an access hit a watchpoint. The instruction
@@ -601,7 +602,7 @@ impl Cpu {
                 }
                 let exit = self.complete(result, pc);
                 if let Some(before) = before {
-                    self.emit_trace(&before, pc, insn.word);
+                    self.emit_trace(&before, pc, prepared.insn.word);
                 }
                 if let Some(exit) = exit {
                     return exit;
@@ -634,9 +635,9 @@ impl Cpu {
     /// breakpoint or watchpoint, and the budget covers the block).
     #[inline(always)]
     fn run_block_fast(&mut self, plat: &mut dyn Platform, block: &Block) -> Option<Exit> {
-        for (n, &insn) in block.insns.iter().enumerate() {
+        for (n, prepared) in block.insns.iter().enumerate() {
             let pc = self.regs.pc;
-            match exec::execute(self, plat, insn) {
+            match prepared.run(self, plat) {
                 Ok(Flow::Next) => self.regs.pc = pc.wrapping_add(4),
                 other => {
                     self.icount += n as u64 + 1;
@@ -739,7 +740,7 @@ impl Cpu {
             // SAFETY: host points at `pa` inside a RAM page; i*4 stays in the page.
             let word = u32::from_le(unsafe { (host.add(i * 4) as *const u32).read_unaligned() });
             let insn = decode(word);
-            insns.push(insn);
+            insns.push(Prepared::new(insn));
             if insn.ends_block() {
                 break;
             }
@@ -1063,6 +1064,10 @@ impl Cpu {
         acc: Access,
     ) -> Result<(), Exception> {
         let user = self.mmu_index(acc.unprivileged) == 1;
+        // A TLB entry with a write tag was filled by a walk that allowed the write.
+        if self.tlb[user as usize].entries[Tlb::index(va)].tag_write == va & !0xfff {
+            return Ok(());
+        }
         self.translate(mem, va, Kind::Write, user)
             .map(|_| ())
             .map_err(|k| Self::data_abort(va, k, true, acc))

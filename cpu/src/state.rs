@@ -7,8 +7,10 @@
 pub struct Regs {
     /// SIMD&FP registers V0-V31.
     pub v: [u128; 32],
-    /// X0-X30. Register number 31 is never stored here: it means XZR or SP.
-    pub x: [u64; 31],
+    /// X0-X30, then a slot that always holds zero, so that reading XZR needs no
+    /// branch. SP is kept in `sp_el`. Write through [`Regs::set_xr`], which keeps
+    /// the zero slot zero.
+    pub x: [u64; 32],
     /// SP_EL0 and SP_EL1.
     pub sp_el: [u64; 2],
     pub pc: u64,
@@ -64,7 +66,7 @@ impl Default for Regs {
     fn default() -> Self {
         Regs {
             v: [0; 32],
-            x: [0; 31],
+            x: [0; 32],
             sp_el: [0; 2],
             pc: 0,
             nzcv: 0,
@@ -83,18 +85,14 @@ impl Regs {
     /// Reads Xn, where 31 is XZR.
     #[inline(always)]
     pub fn xr(&self, n: usize) -> u64 {
-        if n == 31 {
-            0
-        } else {
-            self.x[n]
-        }
+        self.x[n & 31]
     }
     /// Writes Xn, where 31 is XZR (discarded).
     #[inline(always)]
     pub fn set_xr(&mut self, n: usize, value: u64) {
-        if n != 31 {
-            self.x[n] = value;
-        }
+        // Two stores instead of a branch on n.
+        self.x[n & 31] = value;
+        self.x[31] = 0;
     }
     /// The stack pointer in use.
     #[inline(always)]
@@ -151,6 +149,29 @@ impl Regs {
 /// ConditionHolds() for flags in NZCV-register format.
 #[inline(always)]
 pub fn condition_holds(nzcv: u32, cond: u32) -> bool {
+    (CONDITION_TABLE[(cond & 15) as usize] >> (nzcv >> 28)) & 1 != 0
+}
+
+/// For each condition, a 16-bit set of the NZCV values (bit `nzcv`) for which
+/// it holds: ConditionHolds() evaluated once for every input.
+const CONDITION_TABLE: [u16; 16] = {
+    let mut table = [0u16; 16];
+    let mut cond = 0;
+    while cond < 16 {
+        let mut flags = 0;
+        while flags < 16 {
+            if condition_holds_slow(flags << 28, cond) {
+                table[cond as usize] |= 1 << flags;
+            }
+            flags += 1;
+        }
+        cond += 1;
+    }
+    table
+};
+
+/// ConditionHolds() as the ARM ARM writes it.
+const fn condition_holds_slow(nzcv: u32, cond: u32) -> bool {
     let n = nzcv & NZCV_N != 0;
     let z = nzcv & NZCV_Z != 0;
     let c = nzcv & NZCV_C != 0;

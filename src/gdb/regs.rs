@@ -19,7 +19,7 @@ const FPSR_MASK: u32 = 0xf800_009f;
 /// Reads the core registers of `cpu`.
 pub fn read_core(cpu: &Cpu, regs: &mut AArch64CoreRegs) {
     let r = &cpu.regs;
-    regs.x = r.x;
+    regs.x.copy_from_slice(&r.x[..31]);
     regs.sp = r.sp();
     regs.pc = r.pc;
     regs.cpsr = r.spsr() as u32;
@@ -36,7 +36,7 @@ pub fn read_core(cpu: &Cpu, regs: &mut AArch64CoreRegs) {
 pub fn write_core(cpu: &mut Cpu, regs: &AArch64CoreRegs) {
     write_pstate(cpu, regs.cpsr as u64);
     let r = &mut cpu.regs;
-    r.x = regs.x;
+    r.x[..31].copy_from_slice(&regs.x);
     r.set_sp(regs.sp);
     r.pc = regs.pc;
     r.v = regs.v;

@@ -46,7 +46,7 @@ pub(super) fn base(cpu: &Cpu, rn: usize) -> Result<u64, Exception> {
 
 /// ISS bits for a data abort on a single general-purpose register access without
 /// writeback (ISV=1, SAS, SSE, SRT, SF, AR).
-fn iss(size_log2: u32, sign: bool, rt: usize, sf: bool, acq_rel: bool) -> u32 {
+pub(super) fn iss(size_log2: u32, sign: bool, rt: usize, sf: bool, acq_rel: bool) -> u32 {
     (1 << 24)
         | (size_log2 << 22)
         | ((sign as u32) << 21)

@@ -7,6 +7,7 @@ mod branch;
 mod dp;
 mod fp;
 mod ldst;
+pub mod prepared;
 mod simd;
 mod system;
 
@@ -17,6 +18,7 @@ use crate::decode::{Insn, Op};
 use crate::exception::Exception;
 
 /// What happens after an instruction.
+#[derive(Debug, PartialEq)]
 pub enum Flow {
     /// Continue with the next instruction.
     Next,

@@ -115,7 +115,7 @@ impl Machine {
             let hi = rng.value64();
             *v = lo as u128 | ((hi as u128) << 64);
         }
-        for x in cpu.regs.x.iter_mut() {
+        for x in cpu.regs.x[..31].iter_mut() {
             *x = rng.value64();
         }
         cpu.regs.set_sp(BUF + 0x80);

@@ -1,0 +1,769 @@
+//! Instructions prepared for the interpreter.
+//!
+//! When a block is decoded, each instruction gets a handler chosen for its exact
+//! form (operation, operand size, shift kind, whether it sets flags) with its
+//! register numbers and immediates extracted once. Running it is then one
+//! indirect call into a few lines of straight code, instead of a dispatch on the
+//! operation followed by a re-decode of the word on every execution.
+//!
+//! Only the forms that dominate real code get their own handler; every other
+//! instruction runs the generic one ([`super::execute`]). The two must agree
+//! exactly: `tests` runs both on random words and random states and compares.
+
+use super::bitmask::decode_bit_masks;
+use super::dp::{add_with_carry, extend_reg};
+use super::ldst::{base, iss};
+use super::{ExecResult, Flow};
+use crate::cpu::{Access, Cpu, Platform};
+use crate::decode::{Insn, Op};
+use crate::state::condition_holds;
+
+/// Runs one prepared instruction.
+pub type Handler = fn(&mut Cpu, &mut dyn Platform, &Prepared) -> ExecResult;
+
+/// A decoded instruction with its handler and pre-extracted operands. What the
+/// operand fields mean depends on the handler that was chosen.
+#[derive(Clone, Copy)]
+pub struct Prepared {
+    handler: Handler,
+    /// The instruction itself, for tracing and for the generic handler.
+    pub insn: Insn,
+    imm: u64,
+    /// The data-abort syndrome of a load or store (ISS bits 24:14).
+    iss: u32,
+    d: u8,
+    n: u8,
+    m: u8,
+    aux: u8,
+}
+
+impl Prepared {
+    /// Chooses the handler for `insn` and extracts its operands.
+    pub fn new(insn: Insn) -> Prepared {
+        let generic = Prepared::generic(insn);
+        specialise(generic).unwrap_or(generic)
+    }
+
+    fn generic(insn: Insn) -> Prepared {
+        Prepared {
+            handler: generic,
+            insn,
+            imm: 0,
+            iss: 0,
+            d: insn.rd() as u8,
+            n: insn.rn() as u8,
+            m: insn.rm() as u8,
+            aux: 0,
+        }
+    }
+
+    /// Executes the instruction.
+    #[inline(always)]
+    pub fn run(&self, cpu: &mut Cpu, plat: &mut dyn Platform) -> ExecResult {
+        (self.handler)(cpu, plat, self)
+    }
+
+    /// Whether a specialised handler (not the generic one) runs this instruction.
+    pub fn is_specialised(&self) -> bool {
+        specialise(Prepared::generic(self.insn)).is_some()
+    }
+
+    fn with(self, handler: Handler) -> Prepared {
+        Prepared { handler, ..self }
+    }
+}
+
+fn generic(cpu: &mut Cpu, plat: &mut dyn Platform, p: &Prepared) -> ExecResult {
+    super::execute(cpu, plat, p.insn)
+}
+
+/// Picks a specialised handler, or `None` to run the generic one.
+fn specialise(p: Prepared) -> Option<Prepared> {
+    let i = p.insn;
+    let sf = i.sf();
+    match i.op {
+        Op::AddSubImm => {
+            let imm = (i.bits(21, 10) as u64) << (12 * i.bits(22, 22));
+            let h: Handler = match (sf, i.bit(30), i.bit(29)) {
+                (true, false, false) => add_sub_imm::<true, false, false>,
+                (true, false, true) => add_sub_imm::<true, false, true>,
+                (true, true, false) => add_sub_imm::<true, true, false>,
+                (true, true, true) => add_sub_imm::<true, true, true>,
+                (false, false, false) => add_sub_imm::<false, false, false>,
+                (false, false, true) => add_sub_imm::<false, false, true>,
+                (false, true, false) => add_sub_imm::<false, true, false>,
+                (false, true, true) => add_sub_imm::<false, true, true>,
+            };
+            Some(Prepared { imm, ..p.with(h) })
+        }
+        Op::AddSubShifted => {
+            let amount = i.bits(15, 10);
+            if (!sf && amount >= 32) || i.bits(23, 22) == 3 {
+                return None;
+            }
+            let h = add_sub_shifted_handler(sf, i.bit(30), i.bit(29), i.bits(23, 22))?;
+            Some(Prepared {
+                aux: amount as u8,
+                ..p.with(h)
+            })
+        }
+        Op::LogicalReg => {
+            let amount = i.bits(15, 10);
+            if !sf && amount >= 32 {
+                return None;
+            }
+            let h = logical_reg_handler(sf, i.bits(30, 29), i.bit(21), i.bits(23, 22))?;
+            Some(Prepared {
+                aux: amount as u8,
+                ..p.with(h)
+            })
+        }
+        Op::LogicalImm => {
+            let size = if sf { 64 } else { 32 };
+            let (imm, _) =
+                decode_bit_masks(i.bits(22, 22), i.bits(15, 10), i.bits(21, 16), true, size)?;
+            let h: Handler = match (sf, i.bits(30, 29)) {
+                (true, 0) => logical_imm::<true, 0>,
+                (true, 1) => logical_imm::<true, 1>,
+                (true, 2) => logical_imm::<true, 2>,
+                (true, _) => logical_imm::<true, 3>,
+                (false, 0) => logical_imm::<false, 0>,
+                (false, 1) => logical_imm::<false, 1>,
+                (false, 2) => logical_imm::<false, 2>,
+                (false, _) => logical_imm::<false, 3>,
+            };
+            Some(Prepared { imm, ..p.with(h) })
+        }
+        Op::Movz | Op::Movn => {
+            let imm = (i.bits(20, 5) as u64) << (i.bits(22, 21) * 16);
+            let value = if i.op == Op::Movn { !imm } else { imm };
+            let value = if sf { value } else { value & 0xffff_ffff };
+            Some(Prepared {
+                imm: value,
+                ..p.with(move_constant)
+            })
+        }
+        Op::Movk => {
+            let shift = i.bits(22, 21) * 16;
+            if !sf && shift >= 32 {
+                return None;
+            }
+            Some(Prepared {
+                imm: (i.bits(20, 5) as u64) << shift,
+                aux: shift as u8,
+                ..p.with(if sf { movk::<true> } else { movk::<false> })
+            })
+        }
+        Op::Ubfm | Op::Sbfm => prepare_bitfield(p),
+        Op::CondSel => {
+            let h: Handler = match (sf, i.bit(30), i.bit(10)) {
+                (true, false, false) => cond_select::<true, false, false>,
+                (true, false, true) => cond_select::<true, false, true>,
+                (true, true, false) => cond_select::<true, true, false>,
+                (true, true, true) => cond_select::<true, true, true>,
+                (false, false, false) => cond_select::<false, false, false>,
+                (false, false, true) => cond_select::<false, false, true>,
+                (false, true, false) => cond_select::<false, true, false>,
+                (false, true, true) => cond_select::<false, true, true>,
+            };
+            Some(Prepared {
+                aux: i.bits(15, 12) as u8,
+                ..p.with(h)
+            })
+        }
+        Op::BCond => Some(Prepared {
+            imm: (i.sbits(23, 5) << 2) as u64,
+            aux: i.bits(3, 0) as u8,
+            ..p.with(branch_cond)
+        }),
+        Op::B | Op::Bl => Some(Prepared {
+            imm: (i.sbits(25, 0) << 2) as u64,
+            ..p.with(if i.op == Op::Bl {
+                branch::<true>
+            } else {
+                branch::<false>
+            })
+        }),
+        Op::Cbz => {
+            let h: Handler = match (sf, i.bit(24)) {
+                (true, false) => compare_branch::<true, false>,
+                (true, true) => compare_branch::<true, true>,
+                (false, false) => compare_branch::<false, false>,
+                (false, true) => compare_branch::<false, true>,
+            };
+            Some(Prepared {
+                imm: (i.sbits(23, 5) << 2) as u64,
+                ..p.with(h)
+            })
+        }
+        Op::Tbz => Some(Prepared {
+            imm: (i.sbits(18, 5) << 2) as u64,
+            aux: ((i.bits(31, 31) << 5) | i.bits(23, 19)) as u8,
+            ..p.with(if i.bit(24) {
+                test_branch::<true>
+            } else {
+                test_branch::<false>
+            })
+        }),
+        Op::LdstUimm | Op::LdstRegOff | Op::LdstImm9 => prepare_single(p),
+        Op::LdstPair => prepare_pair(p),
+        _ => None,
+    }
+}
+
+// ---- Data processing -------------------------------------------------------
+
+#[inline(always)]
+fn sized<const SF: bool>(x: u64) -> u64 {
+    if SF {
+        x
+    } else {
+        x & 0xffff_ffff
+    }
+}
+
+/// ShiftReg() with the shift kind fixed.
+#[inline(always)]
+fn shift<const SF: bool, const KIND: u32>(x: u64, amount: u32) -> u64 {
+    if SF {
+        match KIND {
+            0 => x << amount,
+            1 => x >> amount,
+            2 => ((x as i64) >> amount) as u64,
+            _ => x.rotate_right(amount),
+        }
+    } else {
+        let x = x as u32;
+        (match KIND {
+            0 => x << amount,
+            1 => x >> amount,
+            2 => ((x as i32) >> amount) as u32,
+            _ => x.rotate_right(amount),
+        }) as u64
+    }
+}
+
+/// ADD/SUB with flags as the const parameters say; returns the sized result.
+#[inline(always)]
+fn add_sub<const SF: bool, const SUB: bool, const S: bool>(cpu: &mut Cpu, x: u64, y: u64) -> u64 {
+    if S {
+        let (r, flags) = if SUB {
+            add_with_carry(x, !y, true, SF)
+        } else {
+            add_with_carry(x, y, false, SF)
+        };
+        cpu.regs.nzcv = flags;
+        sized::<SF>(r)
+    } else if SUB {
+        sized::<SF>(x.wrapping_sub(y))
+    } else {
+        sized::<SF>(x.wrapping_add(y))
+    }
+}
+
+/// ADD/ADDS/SUB/SUBS (immediate): Rn may be SP; Rd is SP unless flags are set.
+fn add_sub_imm<const SF: bool, const SUB: bool, const S: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let x = cpu.regs.xsp(p.n as usize);
+    let r = add_sub::<SF, SUB, S>(cpu, x, p.imm);
+    if S {
+        cpu.regs.set_xr(p.d as usize, r);
+    } else {
+        cpu.regs.set_xsp(p.d as usize, r);
+    }
+    Ok(Flow::Next)
+}
+
+fn add_sub_shifted<const SF: bool, const SUB: bool, const S: bool, const KIND: u32>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let y = shift::<SF, KIND>(cpu.regs.xr(p.m as usize), p.aux as u32);
+    let x = cpu.regs.xr(p.n as usize);
+    let r = add_sub::<SF, SUB, S>(cpu, x, y);
+    cpu.regs.set_xr(p.d as usize, r);
+    Ok(Flow::Next)
+}
+
+fn add_sub_shifted_handler(sf: bool, sub: bool, s: bool, kind: u32) -> Option<Handler> {
+    macro_rules! pick {
+        ($sf:literal) => {
+            match (sub, s, kind) {
+                (false, false, 0) => add_sub_shifted::<$sf, false, false, 0>,
+                (false, false, 1) => add_sub_shifted::<$sf, false, false, 1>,
+                (false, false, 2) => add_sub_shifted::<$sf, false, false, 2>,
+                (false, true, 0) => add_sub_shifted::<$sf, false, true, 0>,
+                (false, true, 1) => add_sub_shifted::<$sf, false, true, 1>,
+                (false, true, 2) => add_sub_shifted::<$sf, false, true, 2>,
+                (true, false, 0) => add_sub_shifted::<$sf, true, false, 0>,
+                (true, false, 1) => add_sub_shifted::<$sf, true, false, 1>,
+                (true, false, 2) => add_sub_shifted::<$sf, true, false, 2>,
+                (true, true, 0) => add_sub_shifted::<$sf, true, true, 0>,
+                (true, true, 1) => add_sub_shifted::<$sf, true, true, 1>,
+                (true, true, 2) => add_sub_shifted::<$sf, true, true, 2>,
+                _ => return None,
+            }
+        };
+    }
+    Some(if sf { pick!(true) } else { pick!(false) })
+}
+
+/// N and Z of a logical result, C and V cleared.
+#[inline(always)]
+fn logic_flags<const SF: bool>(r: u64) -> u32 {
+    let negative = if SF { r >> 63 } else { (r >> 31) & 1 };
+    ((negative as u32) << 31) | (((r == 0) as u32) << 30)
+}
+
+/// AND/ORR/EOR/ANDS, `OPC` as in bits 30:29.
+#[inline(always)]
+fn logical_op<const SF: bool, const OPC: u32>(cpu: &mut Cpu, x: u64, y: u64) -> u64 {
+    let r = sized::<SF>(match OPC {
+        0 | 3 => x & y,
+        1 => x | y,
+        _ => x ^ y,
+    });
+    if OPC == 3 {
+        cpu.regs.nzcv = logic_flags::<SF>(r);
+    }
+    r
+}
+
+/// AND/BIC/ORR/ORN/EOR/EON/ANDS/BICS (shifted register).
+fn logical_reg<const SF: bool, const OPC: u32, const INVERT: bool, const KIND: u32>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let mut y = shift::<SF, KIND>(cpu.regs.xr(p.m as usize), p.aux as u32);
+    if INVERT {
+        y = !y;
+    }
+    let x = cpu.regs.xr(p.n as usize);
+    let r = logical_op::<SF, OPC>(cpu, x, y);
+    cpu.regs.set_xr(p.d as usize, r);
+    Ok(Flow::Next)
+}
+
+fn logical_reg_handler(sf: bool, opc: u32, invert: bool, kind: u32) -> Option<Handler> {
+    macro_rules! kinds {
+        ($sf:literal, $opc:literal, $inv:literal) => {
+            match kind {
+                0 => logical_reg::<$sf, $opc, $inv, 0>,
+                1 => logical_reg::<$sf, $opc, $inv, 1>,
+                2 => logical_reg::<$sf, $opc, $inv, 2>,
+                _ => logical_reg::<$sf, $opc, $inv, 3>,
+            }
+        };
+    }
+    macro_rules! opcs {
+        ($sf:literal) => {
+            match (opc, invert) {
+                (0, false) => kinds!($sf, 0, false),
+                (0, true) => kinds!($sf, 0, true),
+                (1, false) => kinds!($sf, 1, false),
+                (1, true) => kinds!($sf, 1, true),
+                (2, false) => kinds!($sf, 2, false),
+                (2, true) => kinds!($sf, 2, true),
+                (3, false) => kinds!($sf, 3, false),
+                (3, true) => kinds!($sf, 3, true),
+                _ => return None,
+            }
+        };
+    }
+    Some(if sf { opcs!(true) } else { opcs!(false) })
+}
+
+/// AND/ORR/EOR/ANDS (immediate): Rd is SP unless flags are set.
+fn logical_imm<const SF: bool, const OPC: u32>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let x = cpu.regs.xr(p.n as usize);
+    let r = logical_op::<SF, OPC>(cpu, x, p.imm);
+    if OPC == 3 {
+        cpu.regs.set_xr(p.d as usize, r);
+    } else {
+        cpu.regs.set_xsp(p.d as usize, r);
+    }
+    Ok(Flow::Next)
+}
+
+/// MOVZ, MOVN: the value is computed when preparing.
+fn move_constant(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+    cpu.regs.set_xr(p.d as usize, p.imm);
+    Ok(Flow::Next)
+}
+
+/// MOVK: `imm` is the shifted immediate, `aux` its position.
+fn movk<const SF: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+    let old = cpu.regs.xr(p.d as usize) & !(0xffffu64 << p.aux);
+    cpu.regs.set_xr(p.d as usize, sized::<SF>(old | p.imm));
+    Ok(Flow::Next)
+}
+
+/// UBFM and SBFM as two shifts: the field's top bit is moved to bit 63, then
+/// shifted down to its destination (sign- or zero-filling), then up again for
+/// the insert-in-zero forms (LSL, UBFIZ, SBFIZ). `aux` and `m` hold the first
+/// two shift amounts, `imm` the last.
+fn prepare_bitfield(p: Prepared) -> Option<Prepared> {
+    let i = p.insn;
+    let sf = i.sf();
+    let (immr, imms) = (i.bits(21, 16), i.bits(15, 10));
+    let size = if sf { 64 } else { 32 };
+    if i.bit(22) != sf || immr >= size || imms >= size {
+        return None;
+    }
+    let up = 63 - imms;
+    let (down, last) = if imms >= immr {
+        (63 - imms + immr, 0)
+    } else {
+        (63 - imms, size - immr)
+    };
+    let h: Handler = match (sf, i.op == Op::Sbfm) {
+        (true, true) => bitfield_move::<true, true>,
+        (true, false) => bitfield_move::<true, false>,
+        (false, true) => bitfield_move::<false, true>,
+        (false, false) => bitfield_move::<false, false>,
+    };
+    Some(Prepared {
+        aux: up as u8,
+        m: down as u8,
+        imm: last as u64,
+        ..p.with(h)
+    })
+}
+
+fn bitfield_move<const SF: bool, const SIGNED: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let src = sized::<SF>(cpu.regs.xr(p.n as usize)) << p.aux;
+    let field = if SIGNED {
+        ((src as i64) >> p.m) as u64
+    } else {
+        src >> p.m
+    };
+    cpu.regs.set_xr(p.d as usize, sized::<SF>(field << p.imm));
+    Ok(Flow::Next)
+}
+
+/// CSEL/CSINC/CSINV/CSNEG.
+fn cond_select<const SF: bool, const INVERT: bool, const INCREMENT: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let r = if condition_holds(cpu.regs.nzcv, p.aux as u32) {
+        cpu.regs.xr(p.n as usize)
+    } else {
+        let y = cpu.regs.xr(p.m as usize);
+        match (INVERT, INCREMENT) {
+            (false, false) => y,
+            (false, true) => y.wrapping_add(1),
+            (true, false) => !y,
+            (true, true) => y.wrapping_neg(),
+        }
+    };
+    cpu.regs.set_xr(p.d as usize, sized::<SF>(r));
+    Ok(Flow::Next)
+}
+
+// ---- Branches --------------------------------------------------------------
+
+#[inline(always)]
+fn jump(cpu: &mut Cpu, offset: u64) -> ExecResult {
+    cpu.regs.pc = cpu.regs.pc.wrapping_add(offset);
+    Ok(Flow::Jump)
+}
+
+/// B.cond.
+fn branch_cond(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+    if condition_holds(cpu.regs.nzcv, p.aux as u32) {
+        jump(cpu, p.imm)
+    } else {
+        Ok(Flow::Next)
+    }
+}
+
+/// B, BL.
+fn branch<const LINK: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+    if LINK {
+        cpu.regs.x[30] = cpu.regs.pc.wrapping_add(4);
+    }
+    jump(cpu, p.imm)
+}
+
+/// CBZ, CBNZ.
+fn compare_branch<const SF: bool, const NONZERO: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    if (sized::<SF>(cpu.regs.xr(p.d as usize)) == 0) != NONZERO {
+        jump(cpu, p.imm)
+    } else {
+        Ok(Flow::Next)
+    }
+}
+
+/// TBZ, TBNZ; `aux` is the bit number.
+fn test_branch<const NONZERO: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    if ((cpu.regs.xr(p.d as usize) >> p.aux) & 1 == 1) == NONZERO {
+        jump(cpu, p.imm)
+    } else {
+        Ok(Flow::Next)
+    }
+}
+
+// ---- Loads and stores ------------------------------------------------------
+
+/// How a single-register access forms its address.
+mod mode {
+    /// Base plus a scaled or unscaled immediate (`imm`), no writeback.
+    pub const OFFSET: u32 = 0;
+    /// Base plus a shifted 64-bit register (`m`; `imm` = shift).
+    pub const REGISTER: u32 = 1;
+    /// Base plus an extended and shifted register (`m`, `aux` = option,
+    /// `imm` = shift).
+    pub const EXTENDED: u32 = 4;
+    /// Access at the base, then write back base + `imm`.
+    pub const POST_INDEX: u32 = 2;
+    /// Access at and write back base + `imm`.
+    pub const PRE_INDEX: u32 = 3;
+}
+
+/// `(address, writeback address)` of a single or pair access.
+#[inline(always)]
+fn address<const MODE: u32>(
+    cpu: &Cpu,
+    p: &Prepared,
+) -> Result<(u64, u64), crate::exception::Exception> {
+    let b = base(cpu, p.n as usize)?;
+    Ok(match MODE {
+        mode::OFFSET => (b.wrapping_add(p.imm), 0),
+        mode::REGISTER => (b.wrapping_add(cpu.regs.xr(p.m as usize) << p.imm), 0),
+        mode::EXTENDED => (
+            b.wrapping_add(extend_reg(
+                cpu.regs.xr(p.m as usize),
+                p.aux as u32,
+                p.imm as u32,
+            )),
+            0,
+        ),
+        mode::POST_INDEX => (b, b.wrapping_add(p.imm)),
+        _ => {
+            let a = b.wrapping_add(p.imm);
+            (a, a)
+        }
+    })
+}
+
+#[inline(always)]
+fn writes_back(mode: u32) -> bool {
+    mode == mode::POST_INDEX || mode == mode::PRE_INDEX
+}
+
+/// Sign-extends the low `bytes` bytes of `x`.
+#[inline(always)]
+fn sign_extend(x: u64, bytes: usize) -> u64 {
+    let shift = 64 - 8 * bytes as u32;
+    (((x << shift) as i64) >> shift) as u64
+}
+
+/// LDR/STR/LDRS* of one general-purpose register: `SIZE` is log2 of the access
+/// size, `OPC` bits 23:22 (0 store, 1 load, 2 load signed to 64 bits, 3 load
+/// signed to 32 bits).
+fn single<const MODE: u32, const SIZE: u32, const OPC: u32>(
+    cpu: &mut Cpu,
+    plat: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let bytes = 1usize << SIZE;
+    let (addr, wb) = address::<MODE>(cpu, p)?;
+    let acc = Access {
+        unprivileged: false,
+        aligned: false,
+        iss: p.iss,
+    };
+    if OPC == 0 {
+        let value = cpu.regs.xr(p.d as usize);
+        cpu.write(plat, addr, bytes, value, acc)?;
+    } else {
+        let raw = cpu.read(plat, addr, bytes, acc)?;
+        let value = match OPC {
+            1 => raw,
+            2 => sign_extend(raw, bytes),
+            _ => sign_extend(raw, bytes) & 0xffff_ffff,
+        };
+        cpu.regs.set_xr(p.d as usize, value);
+    }
+    if writes_back(MODE) {
+        cpu.regs.set_xsp(p.n as usize, wb);
+    }
+    Ok(Flow::Next)
+}
+
+fn prepare_single(p: Prepared) -> Option<Prepared> {
+    let i = p.insn;
+    let size = i.bits(31, 30);
+    let opc = i.bits(23, 22);
+    if i.bit(26) || (opc == 2 && size == 3) || (opc == 3 && size >= 2) {
+        // SIMD&FP registers, PRFM, and unallocated combinations.
+        return None;
+    }
+    let (mode, imm, aux) = match i.op {
+        Op::LdstUimm => (mode::OFFSET, (i.bits(21, 10) as u64) << size, 0),
+        Op::LdstRegOff => {
+            let shift = if i.bit(12) { size } else { 0 };
+            let option = i.bits(15, 13);
+            // Option 0b011 (LSL) and 0b111 (SXTX) use all 64 bits unchanged.
+            let m = if option & 3 == 3 {
+                mode::REGISTER
+            } else {
+                mode::EXTENDED
+            };
+            (m, shift as u64, option)
+        }
+        _ => {
+            let imm = i.sbits(20, 12) as u64;
+            match i.bits(11, 10) {
+                0b00 => (mode::OFFSET, imm, 0),
+                0b01 => (mode::POST_INDEX, imm, 0),
+                0b11 => (mode::PRE_INDEX, imm, 0),
+                _ => return None, // LDTR/STTR
+            }
+        }
+    };
+    if writes_back(mode) && i.rn() == i.rt() && i.rn() != 31 {
+        return None; // CONSTRAINED UNPREDICTABLE: left to the generic handler.
+    }
+    let sign = opc >= 2;
+    let sf = opc == 2 || (opc != 3 && size == 3);
+    let syndrome = if writes_back(mode) {
+        0
+    } else {
+        iss(size, sign, i.rt(), sf, false)
+    };
+    macro_rules! sizes {
+        ($mode:expr, $opc:literal) => {
+            match size {
+                0 => single::<{ $mode }, 0, $opc>,
+                1 => single::<{ $mode }, 1, $opc>,
+                2 => single::<{ $mode }, 2, $opc>,
+                _ => single::<{ $mode }, 3, $opc>,
+            }
+        };
+    }
+    macro_rules! opcs {
+        ($mode:expr) => {
+            match opc {
+                0 => sizes!($mode, 0),
+                1 => sizes!($mode, 1),
+                2 => sizes!($mode, 2),
+                _ => sizes!($mode, 3),
+            }
+        };
+    }
+    let h: Handler = match mode {
+        mode::OFFSET => opcs!(mode::OFFSET),
+        mode::REGISTER => opcs!(mode::REGISTER),
+        mode::EXTENDED => opcs!(mode::EXTENDED),
+        mode::POST_INDEX => opcs!(mode::POST_INDEX),
+        _ => opcs!(mode::PRE_INDEX),
+    };
+    Some(Prepared {
+        imm,
+        aux: aux as u8,
+        iss: syndrome,
+        ..p.with(h)
+    })
+}
+
+/// LDP/STP/LDPSW of general-purpose registers; `OPC` is bits 31:30 (0: 32-bit,
+/// 1: LDPSW, 2: 64-bit). `m` holds Rt2.
+fn pair<const MODE: u32, const OPC: u32, const LOAD: bool>(
+    cpu: &mut Cpu,
+    plat: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let bytes = if OPC == 2 { 8 } else { 4 };
+    let (addr, wb) = address::<MODE>(cpu, p)?;
+    let second = addr.wrapping_add(bytes as u64);
+    let acc = Access::default();
+    if LOAD {
+        let mut a = cpu.read(plat, addr, bytes, acc)?;
+        let mut b = cpu.read(plat, second, bytes, acc)?;
+        if OPC == 1 {
+            a = sign_extend(a, 4);
+            b = sign_extend(b, 4);
+        }
+        cpu.regs.set_xr(p.d as usize, a);
+        cpu.regs.set_xr(p.m as usize, b);
+    } else {
+        let (a, b) = (cpu.regs.xr(p.d as usize), cpu.regs.xr(p.m as usize));
+        // Check both elements before writing either; a fault on the first reports it.
+        cpu.probe_write(plat, addr, acc)?;
+        cpu.probe_write(plat, second, acc)?;
+        cpu.write(plat, addr, bytes, a, acc)?;
+        cpu.write(plat, second, bytes, b, acc)?;
+    }
+    if writes_back(MODE) {
+        cpu.regs.set_xsp(p.n as usize, wb);
+    }
+    Ok(Flow::Next)
+}
+
+fn prepare_pair(p: Prepared) -> Option<Prepared> {
+    let i = p.insn;
+    let opc = i.bits(31, 30);
+    let load = i.bit(22);
+    if opc == 3 || (opc == 1 && !load) {
+        return None;
+    }
+    let scale = if opc == 2 { 3 } else { 2 };
+    let imm = (i.sbits(21, 15) << scale) as u64;
+    let mode = match i.bits(24, 23) {
+        0b01 => mode::POST_INDEX,
+        0b11 => mode::PRE_INDEX,
+        _ => mode::OFFSET,
+    };
+    let (rt, rt2, rn) = (i.rt(), i.rt2(), i.rn());
+    if (load && rt == rt2) || (writes_back(mode) && rn != 31 && (rn == rt || rn == rt2)) {
+        return None; // CONSTRAINED UNPREDICTABLE: left to the generic handler.
+    }
+    macro_rules! opcs {
+        ($mode:expr) => {
+            match (opc, load) {
+                (0, false) => pair::<{ $mode }, 0, false>,
+                (0, true) => pair::<{ $mode }, 0, true>,
+                (1, _) => pair::<{ $mode }, 1, true>,
+                (_, false) => pair::<{ $mode }, 2, false>,
+                (_, true) => pair::<{ $mode }, 2, true>,
+            }
+        };
+    }
+    let h: Handler = match mode {
+        mode::OFFSET => opcs!(mode::OFFSET),
+        mode::POST_INDEX => opcs!(mode::POST_INDEX),
+        _ => opcs!(mode::PRE_INDEX),
+    };
+    Some(Prepared {
+        imm,
+        m: rt2 as u8,
+        ..p.with(h)
+    })
+}
+
+#[cfg(test)]
+mod tests;

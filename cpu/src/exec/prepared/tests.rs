@@ -1,0 +1,160 @@
+//! The prepared handlers against the generic executor: the same random words run
+//! from the same random states must leave identical registers, flags, memory and
+//! results (including faults and their syndromes).
+
+use super::Prepared;
+use crate::cpu::Cpu;
+use crate::decode::{decode, Op};
+use crate::exec::execute;
+use crate::memory::Ram;
+use crate::sysreg::sctlr;
+
+const RAM_BASE: u64 = 0x4000_0000;
+const RAM_SIZE: u64 = 0x4000;
+
+/// splitmix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// A register value: an address in or near RAM (often misaligned), a small
+    /// number (an index or offset), an edge value, or anything.
+    fn value(&mut self) -> u64 {
+        match self.below(6) {
+            0 | 1 => RAM_BASE + 0x1000 + self.below(0x2000),
+            2 => self.below(64).wrapping_sub(16),
+            3 => [
+                0,
+                1,
+                u64::MAX,
+                1 << 63,
+                (1 << 63) - 1,
+                0xffff_ffff,
+                0x8000_0000,
+            ][self.below(7) as usize],
+            4 => RAM_BASE + RAM_SIZE - self.below(16),
+            _ => self.next(),
+        }
+    }
+}
+
+fn machine(rng: &mut Rng) -> (Cpu, Ram) {
+    let mut cpu = Cpu::new(0);
+    for x in cpu.regs.x.iter_mut() {
+        *x = rng.value();
+    }
+    cpu.regs.sp_el = [rng.value() & !rng.below(2), rng.value() & !15];
+    cpu.regs.nzcv = (rng.next() as u32) & 0xf000_0000;
+    cpu.regs.el = rng.below(2) as u8;
+    cpu.regs.sp_sel = rng.below(2) as u8;
+    cpu.regs.pc = RAM_BASE + 4 * rng.below(0x400);
+    for (bit, chance) in [(sctlr::A, 4), (sctlr::SA, 2), (sctlr::SA0, 2)] {
+        if rng.below(chance) == 0 {
+            cpu.sys.sctlr |= bit;
+        }
+    }
+    let mut ram = Ram::new(RAM_BASE, RAM_SIZE).expect("test RAM");
+    for chunk in ram
+        .slice_mut(RAM_BASE, RAM_SIZE as usize)
+        .unwrap()
+        .chunks_mut(8)
+    {
+        chunk.copy_from_slice(&rng.next().to_le_bytes());
+    }
+    (cpu, ram)
+}
+
+/// Whether `op` is one of the families with specialised handlers.
+fn covered(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        AddSubImm
+            | AddSubShifted
+            | LogicalReg
+            | LogicalImm
+            | Movz
+            | Movn
+            | Movk
+            | Ubfm
+            | Sbfm
+            | CondSel
+            | BCond
+            | B
+            | Bl
+            | Cbz
+            | Tbz
+            | LdstUimm
+            | LdstRegOff
+            | LdstImm9
+            | LdstPair
+    )
+}
+
+#[test]
+fn prepared_handlers_agree_with_the_generic_executor() {
+    let mut rng = Rng(0x5eed);
+    let mut specialised = 0;
+    let mut faults = 0;
+    while specialised < 100_000 {
+        let word = rng.next() as u32;
+        let insn = decode(word);
+        if !covered(insn.op) {
+            continue;
+        }
+        let prepared = Prepared::new(insn);
+        if !prepared.is_specialised() {
+            continue;
+        }
+        specialised += 1;
+        let seed = rng.next();
+        let (mut a, mut ram_a) = machine(&mut Rng(seed));
+        let (mut b, mut ram_b) = machine(&mut Rng(seed));
+        let want = execute(&mut a, &mut ram_a, insn);
+        let got = prepared.run(&mut b, &mut ram_b);
+        faults += want.is_err() as u32;
+        assert_eq!(
+            format!("{got:?}"),
+            format!("{want:?}"),
+            "result of {word:#010x} (seed {seed:#x})"
+        );
+        assert_eq!(
+            b.regs, a.regs,
+            "registers after {word:#010x} (seed {seed:#x})"
+        );
+        assert_eq!(b.regs.x[31], 0, "the zero register after {word:#010x}");
+        assert!(
+            ram_a.slice(RAM_BASE, RAM_SIZE as usize) == ram_b.slice(RAM_BASE, RAM_SIZE as usize),
+            "memory after {word:#010x} (seed {seed:#x})"
+        );
+    }
+    // The states are built so that both successful and faulting accesses occur.
+    assert!(faults > 1_000, "only {faults} faults");
+}
+
+#[test]
+fn common_forms_are_specialised() {
+    for word in [
+        0x8b020021u32, // add x1, x1, x2
+        0xca010063,    // eor x3, x3, x1
+        0xd37df064,    // lsl x4, x3, #3
+        0xf1000400,    // subs x0, x0, #1
+        0x54ffff61,    // b.ne
+        0xf8626823,    // ldr x3, [x1, x2]
+        0xa9bf7bfd,    // stp x29, x30, [sp, #-16]!
+        0xaa0103e0,    // mov x0, x1
+    ] {
+        assert!(Prepared::new(decode(word)).is_specialised(), "{word:#010x}");
+    }
+}
