@@ -51,7 +51,7 @@ impl Rng {
 
 fn machine(rng: &mut Rng) -> (Cpu, Ram) {
     let mut cpu = Cpu::new(0);
-    for x in cpu.regs.x.iter_mut() {
+    for x in cpu.regs.x[..31].iter_mut() {
         *x = rng.value();
     }
     cpu.regs.sp_el = [rng.value() & !rng.below(2), rng.value() & !15];
