@@ -149,14 +149,26 @@ enum Kind {
 /// A pre-decoded basic block.
 pub struct Block {
     pub insns: Box<[Prepared]>,
+    /// Physical address of the first instruction.
+    pa: u64,
     /// Decoded from a page with breakpoints: check each PC before executing it.
     pub checks_breakpoints: bool,
     /// Cleared when the code it was decoded from is overwritten.
     valid: Cell<bool>,
 }
 
-/// Size of the jump cache (a power of two).
+/// Size of the jump cache (a power of two). Measured on the installer's boot:
+/// 16K entries miss less often than 4K but run slower, the larger table
+/// crowding the host's caches.
 const JUMP_CACHE_SIZE: usize = 4096;
+
+/// The jump-cache slot of a PC: the low bits of the instruction index, mixed
+/// with higher ones so that code a multiple of the cache span apart does not
+/// always collide.
+#[inline(always)]
+fn jump_slot(pc: u64) -> usize {
+    (((pc >> 2) ^ (pc >> 18)) as usize) & (JUMP_CACHE_SIZE - 1)
+}
 
 /// One entry of the jump cache: the block last fetched at a virtual PC and EL.
 #[derive(Clone, Default)]
@@ -250,10 +262,12 @@ impl SharedCode {
 }
 
 /// A vCPU's view of the code: the shared blocks, and its own direct-mapped jump
-/// cache from virtual PC to block that skips translation and the hash lookup. The
-/// jump cache is emptied in O(1) by bumping its generation whenever translations
-/// change (TLB flush) or breakpoints change; blocks invalidated by a write are
-/// noticed through their `valid` flag.
+/// cache from virtual PC to block that skips translation and the hash lookup.
+/// Whenever translations change (TLBI, TTBR and ASID changes), the jump cache's
+/// generation is bumped: an entry of an older generation is used again only
+/// after checking that the TLB still maps its PC to the block's physical page.
+/// Breakpoint changes empty it. Blocks invalidated by a write are noticed
+/// through their `valid` flag.
 pub struct CodeCache {
     shared: Rc<SharedCode>,
     jump: Box<[JumpEntry]>,
@@ -276,11 +290,16 @@ impl CodeCache {
     }
     pub fn clear(&mut self) {
         self.shared.clear();
-        self.forget_jumps();
+        self.empty_jumps();
     }
-    /// Empties the jump cache.
+    /// Translations changed: every entry needs a TLB check before its next use.
     fn forget_jumps(&mut self) {
         self.generation += 1;
+    }
+    /// Empties the jump cache for good: no entry can be revalidated through the
+    /// TLB (after breakpoint changes, which need blocks decoded differently).
+    fn empty_jumps(&mut self) {
+        self.jump.fill(JumpEntry::default());
     }
 }
 
@@ -702,17 +721,27 @@ impl Cpu {
             }
         }
         let tag = pc | self.regs.el as u64;
-        let slot = &self.code.jump[(pc >> 2) as usize & (JUMP_CACHE_SIZE - 1)];
-        if slot.tag == tag && slot.generation == self.code.generation {
+        let generation = self.code.generation;
+        let slot = &mut self.code.jump[jump_slot(pc)];
+        if slot.tag == tag {
             if let Some(b) = &slot.block {
                 if b.valid.get() {
-                    return Ok(b.clone());
+                    if slot.generation == generation {
+                        return Ok(b.clone());
+                    }
+                    // Translations changed since the entry was made. It still
+                    // holds if the TLB maps the PC, for execution, to the block.
+                    let user = (self.regs.el == 0) as usize;
+                    let e = &self.tlb[user].entries[Tlb::index(pc)];
+                    if e.tag_exec == pc & !0xfff && e.pa_page == b.pa & !0xfff {
+                        slot.generation = generation;
+                        return Ok(b.clone());
+                    }
                 }
             }
         }
         let block = self.fetch_block_slow(plat, pc)?;
-        let generation = self.code.generation;
-        self.code.jump[(pc >> 2) as usize & (JUMP_CACHE_SIZE - 1)] = JumpEntry {
+        self.code.jump[jump_slot(pc)] = JumpEntry {
             tag,
             generation,
             block: Some(block.clone()),
@@ -720,6 +749,8 @@ impl Cpu {
         Ok(block)
     }
 
+    // Cold: kept out of the run loop so that it does not crowd the hot path.
+    #[inline(never)]
     fn fetch_block_slow(
         &mut self,
         plat: &mut dyn Platform,
@@ -747,6 +778,7 @@ impl Cpu {
         }
         let block = Rc::new(Block {
             insns: insns.into_boxed_slice(),
+            pa,
             checks_breakpoints,
             valid: Cell::new(true),
         });
@@ -1106,14 +1138,14 @@ impl Cpu {
         if self.debug.breakpoints.insert(va) {
             *self.debug.breakpoint_pages.entry(va & !0xfff).or_default() += 1;
         }
-        self.code.forget_jumps();
+        self.code.empty_jumps();
     }
 
     pub fn remove_breakpoint(&mut self, va: u64) -> bool {
         if !self.debug.breakpoints.remove(&va) {
             return false;
         }
-        self.code.forget_jumps();
+        self.code.empty_jumps();
         let page = va & !0xfff;
         if let Some(n) = self.debug.breakpoint_pages.get_mut(&page) {
             *n -= 1;

@@ -179,6 +179,10 @@ impl Insn {
     /// Whether this instruction ends a basic block.
     pub fn ends_block(&self) -> bool {
         use Op::*;
+        // WFE and WFI may hand control to the board; other hints do nothing.
+        if self.op == Hint {
+            return matches!(self.bits(11, 5), 2 | 3);
+        }
         matches!(
             self.op,
             Unallocated
@@ -190,7 +194,6 @@ impl Insn {
                 | Hlt
                 | DebugOnly
                 | MsrImm
-                | Hint
                 | Isb
                 | Sys
                 | Sysl

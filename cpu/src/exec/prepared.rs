@@ -41,7 +41,7 @@ impl Prepared {
     /// Chooses the handler for `insn` and extracts its operands.
     pub fn new(insn: Insn) -> Prepared {
         let generic = Prepared::generic(insn);
-        specialise(generic).unwrap_or(generic)
+        specialise(generic).unwrap_or_else(|| generic.with(family(insn.op)))
     }
 
     fn generic(insn: Insn) -> Prepared {
@@ -63,7 +63,7 @@ impl Prepared {
         (self.handler)(cpu, plat, self)
     }
 
-    /// Whether a specialised handler (not the generic one) runs this instruction.
+    /// Whether a handler specialised for this form (not its family's) runs it.
     pub fn is_specialised(&self) -> bool {
         specialise(Prepared::generic(self.insn)).is_some()
     }
@@ -75,6 +75,60 @@ impl Prepared {
 
 fn generic(cpu: &mut Cpu, plat: &mut dyn Platform, p: &Prepared) -> ExecResult {
     super::execute(cpu, plat, p.insn)
+}
+
+/// The handler of the family of `op`, for the forms without a specialised one:
+/// the choice [`super::execute`] makes on every execution, made once.
+fn family(op: Op) -> Handler {
+    use super::{branch, dp, fp, ldst, simd, system};
+    use Op::*;
+    match op {
+        Adr | Adrp => |c, _, p| dp::adr(c, p.insn),
+        AddSubImm => |c, _, p| dp::add_sub_imm(c, p.insn),
+        LogicalImm => |c, _, p| dp::logical_imm(c, p.insn),
+        Movn | Movz | Movk => |c, _, p| dp::move_wide(c, p.insn),
+        Sbfm | Bfm | Ubfm => |c, _, p| dp::bitfield(c, p.insn),
+        Extr => |c, _, p| dp::extr(c, p.insn),
+        LogicalReg => |c, _, p| dp::logical_reg(c, p.insn),
+        AddSubShifted => |c, _, p| dp::add_sub_shifted(c, p.insn),
+        AddSubExt => |c, _, p| dp::add_sub_ext(c, p.insn),
+        AdcSbc => |c, _, p| dp::adc_sbc(c, p.insn),
+        Madd => |c, _, p| dp::madd(c, p.insn),
+        MulLong => |c, _, p| dp::mul_long(c, p.insn),
+        MulHigh => |c, _, p| dp::mul_high(c, p.insn),
+        Udiv | Sdiv => |c, _, p| dp::divide(c, p.insn),
+        Crc32 => |c, _, p| dp::crc32(c, p.insn),
+        Rbit | Rev16 | Rev | Rev32 | Clz | Cls => |c, _, p| dp::one_source(c, p.insn),
+        Eret => |c, _, _| branch::eret(c),
+        Svc | Hvc | Smc | Brk | Hlt => |c, _, p| system::exception_generating(c, p.insn),
+        MsrImm => |c, _, p| system::msr_imm(c, p.insn),
+        Hint => |c, pl, p| system::hint(c, pl, p.insn),
+        Barrier | Isb => no_operation,
+        Sys | Sysl => |c, pl, p| system::sys(c, pl, p.insn),
+        Msr | Mrs => |c, pl, p| system::msr_mrs(c, pl, p.insn),
+        LoadExcl | StoreExcl | LoadExclPair | StoreExclPair => {
+            |c, pl, p| ldst::exclusive(c, pl, p.insn)
+        }
+        LoadAcquire | StoreRelease => |c, pl, p| ldst::acquire_release(c, pl, p.insn),
+        Cas => |c, pl, p| ldst::cas(c, pl, p.insn),
+        Casp => |c, pl, p| ldst::casp(c, pl, p.insn),
+        Atomic => |c, pl, p| ldst::atomic(c, pl, p.insn),
+        LdrLiteral => |c, pl, p| ldst::literal(c, pl, p.insn),
+        LdstPair => |c, pl, p| ldst::pair(c, pl, p.insn),
+        LdstImm9 | LdstRegOff | LdstUimm => |c, pl, p| ldst::single(c, pl, p.insn),
+        LdrLiteralFp | LdstPairFp | LdstImm9Fp | LdstRegOffFp | LdstUimmFp => {
+            |c, pl, p| ldst::fp(c, pl, p.insn)
+        }
+        Fp(_) => |c, pl, p| match p.insn.op {
+            Fp(op) => fp::execute(c, pl, p.insn, op),
+            _ => generic(c, pl, p),
+        },
+        Simd(_) => |c, pl, p| match p.insn.op {
+            Simd(op) => simd::execute(c, pl, p.insn, op),
+            _ => generic(c, pl, p),
+        },
+        _ => generic,
+    }
 }
 
 /// Picks a specialised handler, or `None` to run the generic one.
@@ -155,6 +209,76 @@ fn specialise(p: Prepared) -> Option<Prepared> {
             })
         }
         Op::Ubfm | Op::Sbfm => prepare_bitfield(p),
+        Op::AddSubExt => {
+            let shift = i.bits(12, 10);
+            if shift > 4 {
+                return None;
+            }
+            let h: Handler = match (sf, i.bit(30), i.bit(29)) {
+                (true, false, false) => add_sub_ext::<true, false, false>,
+                (true, false, true) => add_sub_ext::<true, false, true>,
+                (true, true, false) => add_sub_ext::<true, true, false>,
+                (true, true, true) => add_sub_ext::<true, true, true>,
+                (false, false, false) => add_sub_ext::<false, false, false>,
+                (false, false, true) => add_sub_ext::<false, false, true>,
+                (false, true, false) => add_sub_ext::<false, true, false>,
+                (false, true, true) => add_sub_ext::<false, true, true>,
+            };
+            Some(Prepared {
+                aux: i.bits(15, 13) as u8,
+                imm: shift as u64,
+                ..p.with(h)
+            })
+        }
+        Op::ShiftV => {
+            let h: Handler = match (sf, i.bits(11, 10)) {
+                (true, 0) => shift_variable::<true, 0>,
+                (true, 1) => shift_variable::<true, 1>,
+                (true, 2) => shift_variable::<true, 2>,
+                (true, _) => shift_variable::<true, 3>,
+                (false, 0) => shift_variable::<false, 0>,
+                (false, 1) => shift_variable::<false, 1>,
+                (false, 2) => shift_variable::<false, 2>,
+                (false, _) => shift_variable::<false, 3>,
+            };
+            Some(p.with(h))
+        }
+        Op::CondCmpReg | Op::CondCmpImm => {
+            let imm = i.op == Op::CondCmpImm;
+            let h: Handler = match (sf, i.bit(30), imm) {
+                (true, false, false) => cond_compare::<true, false, false>,
+                (true, false, true) => cond_compare::<true, false, true>,
+                (true, true, false) => cond_compare::<true, true, false>,
+                (true, true, true) => cond_compare::<true, true, true>,
+                (false, false, false) => cond_compare::<false, false, false>,
+                (false, false, true) => cond_compare::<false, false, true>,
+                (false, true, false) => cond_compare::<false, true, false>,
+                (false, true, true) => cond_compare::<false, true, true>,
+            };
+            Some(Prepared {
+                aux: i.bits(15, 12) as u8,
+                imm: i.bits(20, 16) as u64,
+                iss: i.bits(3, 0) << 28,
+                ..p.with(h)
+            })
+        }
+        Op::Adr | Op::Adrp => {
+            let offset = (i.sbits(23, 5) << 2) | i.bits(30, 29) as i64;
+            Some(if i.op == Op::Adrp {
+                Prepared {
+                    imm: (offset << 12) as u64,
+                    ..p.with(adr::<true>)
+                }
+            } else {
+                Prepared {
+                    imm: offset as u64,
+                    ..p.with(adr::<false>)
+                }
+            })
+        }
+        // NOP, YIELD, BTI, the pointer-authentication hints of the NOP space, ...:
+        // everything but WFE, WFI, SEV and SEVL does nothing here.
+        Op::Hint if !(2..=5).contains(&i.bits(11, 5)) => Some(p.with(no_operation)),
         Op::CondSel => {
             let h: Handler = match (sf, i.bit(30), i.bit(10)) {
                 (true, false, false) => cond_select::<true, false, false>,
@@ -196,6 +320,11 @@ fn specialise(p: Prepared) -> Option<Prepared> {
                 ..p.with(h)
             })
         }
+        Op::Br | Op::Blr | Op::Ret => Some(p.with(if i.op == Op::Blr {
+            branch_register::<true>
+        } else {
+            branch_register::<false>
+        })),
         Op::Tbz => Some(Prepared {
             imm: (i.sbits(18, 5) << 2) as u64,
             aux: ((i.bits(31, 31) << 5) | i.bits(23, 19)) as u8,
@@ -259,6 +388,72 @@ fn add_sub<const SF: bool, const SUB: bool, const S: bool>(cpu: &mut Cpu, x: u64
     } else {
         sized::<SF>(x.wrapping_add(y))
     }
+}
+
+/// ADD/ADDS/SUB/SUBS (extended register): `aux` is the option, `imm` the shift.
+/// Rn may be SP; Rd is SP unless flags are set.
+fn add_sub_ext<const SF: bool, const SUB: bool, const S: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let y = extend_reg(cpu.regs.xr(p.m as usize), p.aux as u32, p.imm as u32);
+    let x = cpu.regs.xsp(p.n as usize);
+    let r = add_sub::<SF, SUB, S>(cpu, x, y);
+    if S {
+        cpu.regs.set_xr(p.d as usize, r);
+    } else {
+        cpu.regs.set_xsp(p.d as usize, r);
+    }
+    Ok(Flow::Next)
+}
+
+/// LSLV/LSRV/ASRV/RORV.
+fn shift_variable<const SF: bool, const KIND: u32>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let amount = (cpu.regs.xr(p.m as usize) & if SF { 63 } else { 31 }) as u32;
+    let r = shift::<SF, KIND>(cpu.regs.xr(p.n as usize), amount);
+    cpu.regs.set_xr(p.d as usize, sized::<SF>(r));
+    Ok(Flow::Next)
+}
+
+/// CCMN/CCMP: `aux` is the condition, `imm` the immediate operand (for `IMM`),
+/// `iss` the flags to set when the condition fails.
+fn cond_compare<const SF: bool, const SUB: bool, const IMM: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    if condition_holds(cpu.regs.nzcv, p.aux as u32) {
+        let x = cpu.regs.xr(p.n as usize);
+        let y = if IMM {
+            p.imm
+        } else {
+            cpu.regs.xr(p.m as usize)
+        };
+        add_sub::<SF, SUB, true>(cpu, x, y);
+    } else {
+        cpu.regs.nzcv = p.iss;
+    }
+    Ok(Flow::Next)
+}
+
+/// ADR, ADRP: `imm` is the offset (in bytes, or pages shifted into bytes).
+fn adr<const PAGE: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+    let base = if PAGE {
+        cpu.regs.pc & !0xfff
+    } else {
+        cpu.regs.pc
+    };
+    cpu.regs.set_xr(p.d as usize, base.wrapping_add(p.imm));
+    Ok(Flow::Next)
+}
+
+fn no_operation(_: &mut Cpu, _: &mut dyn Platform, _: &Prepared) -> ExecResult {
+    Ok(Flow::Next)
 }
 
 /// ADD/ADDS/SUB/SUBS (immediate): Rn may be SP; Rd is SP unless flags are set.
@@ -498,6 +693,20 @@ fn branch<const LINK: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -
         cpu.regs.x[30] = cpu.regs.pc.wrapping_add(4);
     }
     jump(cpu, p.imm)
+}
+
+/// BR, BLR, RET.
+fn branch_register<const LINK: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> ExecResult {
+    let target = cpu.regs.xr(p.n as usize);
+    if LINK {
+        cpu.regs.x[30] = cpu.regs.pc.wrapping_add(4);
+    }
+    cpu.regs.pc = target;
+    Ok(Flow::Jump)
 }
 
 /// CBZ, CBNZ.
