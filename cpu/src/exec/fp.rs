@@ -18,6 +18,7 @@ use soft::{Cond, Fmt, Fpc};
 pub fn execute(cpu: &mut Cpu, _plat: &mut dyn Platform, i: Insn, op: FpOp) -> ExecResult {
     check_fp_enabled(cpu)?;
     let mut c = Fpc::new(cpu.regs.fpcr);
+    c.inexact_already = cpu.regs.fpsr & crate::state::fpsr::IXC != 0;
     run(cpu, &mut c, i, op);
     cpu.regs.fpsr |= c.exc;
     Ok(Flow::Next)

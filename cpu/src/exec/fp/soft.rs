@@ -113,11 +113,18 @@ impl Fmt {
 pub struct Fpc {
     pub fpcr: u32,
     pub exc: u32,
+    /// FPSR.IXC is already set: an operation that can only raise Inexact need
+    /// not find out whether it does (its host fast path skips the check).
+    pub inexact_already: bool,
 }
 
 impl Fpc {
     pub fn new(fpcr: u32) -> Fpc {
-        Fpc { fpcr, exc: 0 }
+        Fpc {
+            fpcr,
+            exc: 0,
+            inexact_already: false,
+        }
     }
     fn fz(&self) -> bool {
         self.fpcr & fpcr::FZ != 0
@@ -629,6 +636,25 @@ fn fma_exact(va: &Val, v1: &Val, v2: &Val) -> Exact {
 
 /// FPMulAdd(): `addend + op1 * op2` with a single rounding.
 pub fn mul_add(c: &mut Fpc, f: Fmt, addend: u64, op1: u64, op2: u64) -> u64 {
+    // The host's fused multiply-add rounds once, as FPMulAdd() does. Whether it
+    // was exact is cheap to find out in single precision (see
+    // `host::fma_single`); in double precision the host is used only when
+    // Inexact is already set and need not be found out.
+    if host::usable(c, f, &[addend, op1, op2]) {
+        let r = match f {
+            Fmt::S => Some(host::fma_single(addend, op1, op2)),
+            _ if c.inexact_already => Some((host::fma_double(addend, op1, op2), false)),
+            _ => None,
+        };
+        if let Some(r) = r.and_then(|r| host::accept(c, f, r)) {
+            return r;
+        }
+    }
+    mul_add_soft(c, f, addend, op1, op2)
+}
+
+/// The software path of [`mul_add`].
+fn mul_add_soft(c: &mut Fpc, f: Fmt, addend: u64, op1: u64, op2: u64) -> u64 {
     let va = unpack(c, f, addend);
     let v1 = unpack(c, f, op1);
     let v2 = unpack(c, f, op2);
@@ -1180,6 +1206,29 @@ mod host {
     host_ops!(s, f32, u32);
     host_ops!(d, f64, u64);
 
+    /// Double-precision `addend + a * b`, rounded once.
+    pub fn fma_double(addend: u64, a: u64, b: u64) -> u64 {
+        f64::from_bits(a)
+            .mul_add(f64::from_bits(b), f64::from_bits(addend))
+            .to_bits()
+    }
+
+    /// Single-precision `addend + a * b` rounded once, and whether it was
+    /// inexact. In double precision the product is exact and TwoSum gives the
+    /// sum exactly as `s + e`. For a result `r` in the safe range, `s - r` is
+    /// exact (Sterbenz: both approximate the same value closely), so the
+    /// operation was exact exactly when `(s - r) + e` is zero.
+    pub fn fma_single(addend: u64, a: u64, b: u64) -> (u64, bool) {
+        let single = |x: u64| f32::from_bits(x as u32);
+        let r = single(a).mul_add(single(b), single(addend));
+        let p = single(a) as f64 * single(b) as f64;
+        let z = single(addend) as f64;
+        let s = p + z;
+        let bb = s - p;
+        let e = (p - (s - bb)) + (z - bb);
+        (r.to_bits() as u64, (s - r as f64) + e != 0.0)
+    }
+
     /// Runs `single` or `double` for format `f` (only S and D pass [`usable`]).
     pub fn pick(
         f: Fmt,
@@ -1262,5 +1311,58 @@ mod tests {
             assert_eq!(run(false), run(true), "op {op} {f:?} {a:#x} {b:#x}");
         }
         assert!(fast > 50_000, "fast path taken only {fast} times");
+    }
+
+    /// The same for the fused multiply-add, whose fast path also depends on
+    /// whether Inexact is already set. Operands with few significant bits make
+    /// many results exact, which the single-precision path must notice.
+    #[test]
+    fn host_fused_multiply_add_equals_soft() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut fast, mut exact) = (0, 0);
+        for k in 0..400_000 {
+            let f = if k & 1 == 0 { Fmt::S } else { Fmt::D };
+            let fpcr = if k & 2 == 0 { 0 } else { fpcr::FZ | fpcr::DN };
+            let inexact_already = k & 4 != 0;
+            let mut ops = [0; 3].map(|_| rng.operand(f) & f.mask());
+            if k % 8 >= 5 {
+                // Small integers over powers of two: mostly exact results.
+                ops = [0; 3].map(|_| {
+                    let r = rng.next();
+                    let x = ((r % 2001) as f64 - 1000.0) * 2f64.powi((r >> 16) as i32 % 9 - 4);
+                    if f == Fmt::S {
+                        (x as f32).to_bits() as u64
+                    } else {
+                        x.to_bits()
+                    }
+                });
+            }
+            let run = |soft: bool| {
+                let mut c = Fpc::new(fpcr);
+                c.inexact_already = inexact_already;
+                let r = if soft {
+                    mul_add_soft(&mut c, f, ops[0], ops[1], ops[2])
+                } else {
+                    mul_add(&mut c, f, ops[0], ops[1], ops[2])
+                };
+                (r, c.exc)
+            };
+            let mut c = Fpc::new(fpcr);
+            c.inexact_already = inexact_already;
+            if host::usable(&c, f, &ops) && (f == Fmt::S || inexact_already) {
+                fast += 1;
+            }
+            let (soft, soft_exc) = run(true);
+            if soft_exc == 0 {
+                exact += 1;
+            }
+            let (host, host_exc) = run(false);
+            assert_eq!(host, soft, "{f:?} {ops:#x?}");
+            // Under `inexact_already` the fast path may leave IXC out: it is set.
+            let ignore = if inexact_already { fpsr::IXC } else { 0 };
+            assert_eq!(host_exc & !ignore, soft_exc & !ignore, "{f:?} {ops:#x?}");
+        }
+        assert!(fast > 50_000, "fast path taken only {fast} times");
+        assert!(exact > 50_000, "only {exact} exact results");
     }
 }
