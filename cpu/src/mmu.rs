@@ -299,7 +299,8 @@ fn read_descriptor(mem: &mut dyn PhysMemory, pa: u64) -> Option<u64> {
 /// page's address when that access is allowed and goes to RAM, with flag bits set
 /// (never equal to a page address) when it must take the slow path.
 pub struct Tlb {
-    pub entries: Box<[TlbEntry]>,
+    /// A fixed-size array, so that indexing by [`Tlb::index`] needs no bounds check.
+    pub entries: Box<[TlbEntry; TLB_SIZE]>,
 }
 
 pub const TLB_BITS: u32 = 10;
@@ -346,7 +347,7 @@ impl TlbEntry {
 impl Default for Tlb {
     fn default() -> Self {
         Tlb {
-            entries: vec![TlbEntry::EMPTY; TLB_SIZE].into_boxed_slice(),
+            entries: Box::new([TlbEntry::EMPTY; TLB_SIZE]),
         }
     }
 }
