@@ -722,6 +722,7 @@ impl Cpu {
         }
         let tag = pc | self.regs.el as u64;
         let generation = self.code.generation;
+        let user = self.mmu_index(false);
         let slot = &mut self.code.jump[jump_slot(pc)];
         if slot.tag == tag {
             if let Some(b) = &slot.block {
@@ -731,7 +732,6 @@ impl Cpu {
                     }
                     // Translations changed since the entry was made. It still
                     // holds if the TLB maps the PC, for execution, to the block.
-                    let user = (self.regs.el == 0) as usize;
                     let e = &self.tlb[user].entries[Tlb::index(pc)];
                     if e.tag_exec == pc & !0xfff && e.pa_page == b.pa & !0xfff {
                         slot.generation = generation;

@@ -6,7 +6,7 @@ use crate::decode::Insn;
 use crate::exception::Exception;
 
 #[inline(always)]
-fn jump(cpu: &mut Cpu, offset: i64) -> ExecResult {
+pub(super) fn jump(cpu: &mut Cpu, offset: i64) -> ExecResult {
     cpu.regs.pc = cpu.regs.pc.wrapping_add(offset as u64);
     Ok(Flow::Jump)
 }

@@ -8,7 +8,7 @@ use crate::state::NZCV_C;
 
 /// Truncates to the operation size: 64 bits if `sf`, else 32 bits.
 #[inline(always)]
-fn sized(sf: bool, x: u64) -> u64 {
+pub(super) fn sized(sf: bool, x: u64) -> u64 {
     if sf {
         x
     } else {
@@ -54,7 +54,7 @@ fn nz32(r: u32) -> u32 {
 
 /// N and Z of a logical result, C and V cleared.
 #[inline(always)]
-fn logic_flags(r: u64, sf: bool) -> u32 {
+pub(super) fn logic_flags(r: u64, sf: bool) -> u32 {
     if sf {
         nz64(r)
     } else {
@@ -64,7 +64,7 @@ fn logic_flags(r: u64, sf: bool) -> u32 {
 
 /// The shared ADD/SUB/ADDS/SUBS step. Returns the result; sets flags if asked.
 #[inline(always)]
-fn add_sub(cpu: &mut Cpu, x: u64, y: u64, sub: bool, set_flags: bool, sf: bool) -> u64 {
+pub(super) fn add_sub(cpu: &mut Cpu, x: u64, y: u64, sub: bool, set_flags: bool, sf: bool) -> u64 {
     let (r, flags) = if sub {
         add_with_carry(x, !y, true, sf)
     } else {
@@ -78,7 +78,7 @@ fn add_sub(cpu: &mut Cpu, x: u64, y: u64, sub: bool, set_flags: bool, sf: bool) 
 
 /// ShiftReg(): LSL, LSR, ASR, ROR of a 32- or 64-bit value.
 #[inline(always)]
-fn shift_reg(x: u64, kind: u32, amount: u32, sf: bool) -> u64 {
+pub(super) fn shift_reg(x: u64, kind: u32, amount: u32, sf: bool) -> u64 {
     if sf {
         match kind {
             0 => x << amount,

@@ -11,7 +11,7 @@ use crate::sysreg::sctlr;
 
 /// Sign-extends the low `bytes` bytes of `x`.
 #[inline(always)]
-fn sign_extend(x: u64, bytes: usize) -> u64 {
+pub(super) fn sign_extend(x: u64, bytes: usize) -> u64 {
     let shift = 64 - 8 * bytes as u32;
     (((x << shift) as i64) >> shift) as u64
 }
@@ -101,9 +101,28 @@ pub fn single(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
             0
         },
     };
+    transfer_single(cpu, plat, addr, bytes, opc, rt, acc)?;
+    if let Some(a) = wb {
+        cpu.regs.set_xsp(i.rn(), a);
+    }
+    Ok(Flow::Next)
+}
+
+/// The access of a single-register load or store: `opc` is bits 23:22 (0 store,
+/// 1 load, 2 load signed to 64 bits, 3 load signed to 32 bits).
+#[inline(always)]
+pub(super) fn transfer_single(
+    cpu: &mut Cpu,
+    plat: &mut dyn Platform,
+    addr: u64,
+    bytes: usize,
+    opc: u32,
+    rt: usize,
+    acc: Access,
+) -> Result<(), Exception> {
     if opc == 0 {
         let value = cpu.regs.xr(rt);
-        cpu.write(plat, addr, bytes, value, acc)?;
+        cpu.write(plat, addr, bytes, value, acc)
     } else {
         let raw = cpu.read(plat, addr, bytes, acc)?;
         let value = match opc {
@@ -112,11 +131,8 @@ pub fn single(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
             _ => sign_extend(raw, bytes) & 0xffff_ffff,
         };
         cpu.regs.set_xr(rt, value);
+        Ok(())
     }
-    if let Some(a) = wb {
-        cpu.regs.set_xsp(i.rn(), a);
-    }
-    Ok(Flow::Next)
 }
 
 /// LDR (literal), LDRSW (literal), PRFM (literal).
@@ -147,31 +163,48 @@ fn pair_address(cpu: &Cpu, i: Insn, scale: u32) -> Result<(u64, Option<u64>), Ex
 /// LDP/STP/LDNP/STNP/LDPSW.
 pub fn pair(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
     let opc = i.bits(31, 30);
-    let (bytes, scale) = if opc == 2 { (8, 3) } else { (4, 2) };
+    let scale = if opc == 2 { 3 } else { 2 };
     let (addr, wb) = pair_address(cpu, i, scale)?;
+    transfer_pair(cpu, plat, addr, opc, i.bit(22), i.rt(), i.rt2())?;
+    if let Some(a) = wb {
+        cpu.regs.set_xsp(i.rn(), a);
+    }
+    Ok(Flow::Next)
+}
+
+/// The accesses of LDP/STP/LDPSW: `opc` is bits 31:30 (0: 32-bit, 1: LDPSW,
+/// 2: 64-bit).
+#[inline(always)]
+pub(super) fn transfer_pair(
+    cpu: &mut Cpu,
+    plat: &mut dyn Platform,
+    addr: u64,
+    opc: u32,
+    load: bool,
+    rt: usize,
+    rt2: usize,
+) -> Result<(), Exception> {
+    let bytes = if opc == 2 { 8 } else { 4 };
     let second = addr.wrapping_add(bytes as u64);
     let acc = Access::default();
-    if i.bit(22) {
+    if load {
         let mut a = cpu.read(plat, addr, bytes, acc)?;
         let mut b = cpu.read(plat, second, bytes, acc)?;
         if opc == 1 {
             a = sign_extend(a, 4);
             b = sign_extend(b, 4);
         }
-        cpu.regs.set_xr(i.rt(), a);
-        cpu.regs.set_xr(i.rt2(), b);
+        cpu.regs.set_xr(rt, a);
+        cpu.regs.set_xr(rt2, b);
     } else {
-        let (a, b) = (cpu.regs.xr(i.rt()), cpu.regs.xr(i.rt2()));
+        let (a, b) = (cpu.regs.xr(rt), cpu.regs.xr(rt2));
         // Check both elements before writing either; a fault on the first reports it.
         cpu.probe_write(plat, addr, acc)?;
         cpu.probe_write(plat, second, acc)?;
         cpu.write(plat, addr, bytes, a, acc)?;
         cpu.write(plat, second, bytes, b, acc)?;
     }
-    if let Some(a) = wb {
-        cpu.regs.set_xsp(i.rn(), a);
-    }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// Reads a SIMD&FP element of `bytes` (1 to 16).

@@ -11,8 +11,9 @@
 //! exactly: `tests` runs both on random words and random states and compares.
 
 use super::bitmask::decode_bit_masks;
-use super::dp::{add_with_carry, extend_reg};
-use super::ldst::{base, iss};
+use super::branch::jump;
+use super::dp::{add_sub, extend_reg, logic_flags, shift_reg, sized};
+use super::ldst::{base, iss, transfer_pair, transfer_single};
 use super::{ExecResult, Flow};
 use crate::cpu::{Access, Cpu, Platform};
 use crate::decode::{Insn, Op};
@@ -342,54 +343,6 @@ fn specialise(p: Prepared) -> Option<Prepared> {
 
 // ---- Data processing -------------------------------------------------------
 
-#[inline(always)]
-fn sized<const SF: bool>(x: u64) -> u64 {
-    if SF {
-        x
-    } else {
-        x & 0xffff_ffff
-    }
-}
-
-/// ShiftReg() with the shift kind fixed.
-#[inline(always)]
-fn shift<const SF: bool, const KIND: u32>(x: u64, amount: u32) -> u64 {
-    if SF {
-        match KIND {
-            0 => x << amount,
-            1 => x >> amount,
-            2 => ((x as i64) >> amount) as u64,
-            _ => x.rotate_right(amount),
-        }
-    } else {
-        let x = x as u32;
-        (match KIND {
-            0 => x << amount,
-            1 => x >> amount,
-            2 => ((x as i32) >> amount) as u32,
-            _ => x.rotate_right(amount),
-        }) as u64
-    }
-}
-
-/// ADD/SUB with flags as the const parameters say; returns the sized result.
-#[inline(always)]
-fn add_sub<const SF: bool, const SUB: bool, const S: bool>(cpu: &mut Cpu, x: u64, y: u64) -> u64 {
-    if S {
-        let (r, flags) = if SUB {
-            add_with_carry(x, !y, true, SF)
-        } else {
-            add_with_carry(x, y, false, SF)
-        };
-        cpu.regs.nzcv = flags;
-        sized::<SF>(r)
-    } else if SUB {
-        sized::<SF>(x.wrapping_sub(y))
-    } else {
-        sized::<SF>(x.wrapping_add(y))
-    }
-}
-
 /// ADD/ADDS/SUB/SUBS (extended register): `aux` is the option, `imm` the shift.
 /// Rn may be SP; Rd is SP unless flags are set.
 fn add_sub_ext<const SF: bool, const SUB: bool, const S: bool>(
@@ -399,7 +352,7 @@ fn add_sub_ext<const SF: bool, const SUB: bool, const S: bool>(
 ) -> ExecResult {
     let y = extend_reg(cpu.regs.xr(p.m as usize), p.aux as u32, p.imm as u32);
     let x = cpu.regs.xsp(p.n as usize);
-    let r = add_sub::<SF, SUB, S>(cpu, x, y);
+    let r = add_sub(cpu, x, y, SUB, S, SF);
     if S {
         cpu.regs.set_xr(p.d as usize, r);
     } else {
@@ -415,8 +368,8 @@ fn shift_variable<const SF: bool, const KIND: u32>(
     p: &Prepared,
 ) -> ExecResult {
     let amount = (cpu.regs.xr(p.m as usize) & if SF { 63 } else { 31 }) as u32;
-    let r = shift::<SF, KIND>(cpu.regs.xr(p.n as usize), amount);
-    cpu.regs.set_xr(p.d as usize, sized::<SF>(r));
+    let r = shift_reg(cpu.regs.xr(p.n as usize), KIND, amount, SF);
+    cpu.regs.set_xr(p.d as usize, sized(SF, r));
     Ok(Flow::Next)
 }
 
@@ -434,7 +387,7 @@ fn cond_compare<const SF: bool, const SUB: bool, const IMM: bool>(
         } else {
             cpu.regs.xr(p.m as usize)
         };
-        add_sub::<SF, SUB, true>(cpu, x, y);
+        add_sub(cpu, x, y, SUB, true, SF);
     } else {
         cpu.regs.nzcv = p.iss;
     }
@@ -463,7 +416,7 @@ fn add_sub_imm<const SF: bool, const SUB: bool, const S: bool>(
     p: &Prepared,
 ) -> ExecResult {
     let x = cpu.regs.xsp(p.n as usize);
-    let r = add_sub::<SF, SUB, S>(cpu, x, p.imm);
+    let r = add_sub(cpu, x, p.imm, SUB, S, SF);
     if S {
         cpu.regs.set_xr(p.d as usize, r);
     } else {
@@ -477,9 +430,9 @@ fn add_sub_shifted<const SF: bool, const SUB: bool, const S: bool, const KIND: u
     _: &mut dyn Platform,
     p: &Prepared,
 ) -> ExecResult {
-    let y = shift::<SF, KIND>(cpu.regs.xr(p.m as usize), p.aux as u32);
+    let y = shift_reg(cpu.regs.xr(p.m as usize), KIND, p.aux as u32, SF);
     let x = cpu.regs.xr(p.n as usize);
-    let r = add_sub::<SF, SUB, S>(cpu, x, y);
+    let r = add_sub(cpu, x, y, SUB, S, SF);
     cpu.regs.set_xr(p.d as usize, r);
     Ok(Flow::Next)
 }
@@ -507,23 +460,19 @@ fn add_sub_shifted_handler(sf: bool, sub: bool, s: bool, kind: u32) -> Option<Ha
     Some(if sf { pick!(true) } else { pick!(false) })
 }
 
-/// N and Z of a logical result, C and V cleared.
-#[inline(always)]
-fn logic_flags<const SF: bool>(r: u64) -> u32 {
-    let negative = if SF { r >> 63 } else { (r >> 31) & 1 };
-    ((negative as u32) << 31) | (((r == 0) as u32) << 30)
-}
-
 /// AND/ORR/EOR/ANDS, `OPC` as in bits 30:29.
 #[inline(always)]
 fn logical_op<const SF: bool, const OPC: u32>(cpu: &mut Cpu, x: u64, y: u64) -> u64 {
-    let r = sized::<SF>(match OPC {
-        0 | 3 => x & y,
-        1 => x | y,
-        _ => x ^ y,
-    });
+    let r = sized(
+        SF,
+        match OPC {
+            0 | 3 => x & y,
+            1 => x | y,
+            _ => x ^ y,
+        },
+    );
     if OPC == 3 {
-        cpu.regs.nzcv = logic_flags::<SF>(r);
+        cpu.regs.nzcv = logic_flags(r, SF);
     }
     r
 }
@@ -534,7 +483,7 @@ fn logical_reg<const SF: bool, const OPC: u32, const INVERT: bool, const KIND: u
     _: &mut dyn Platform,
     p: &Prepared,
 ) -> ExecResult {
-    let mut y = shift::<SF, KIND>(cpu.regs.xr(p.m as usize), p.aux as u32);
+    let mut y = shift_reg(cpu.regs.xr(p.m as usize), KIND, p.aux as u32, SF);
     if INVERT {
         y = !y;
     }
@@ -598,7 +547,7 @@ fn move_constant(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResul
 /// MOVK: `imm` is the shifted immediate, `aux` its position.
 fn movk<const SF: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
     let old = cpu.regs.xr(p.d as usize) & !(0xffffu64 << p.aux);
-    cpu.regs.set_xr(p.d as usize, sized::<SF>(old | p.imm));
+    cpu.regs.set_xr(p.d as usize, sized(SF, old | p.imm));
     Ok(Flow::Next)
 }
 
@@ -639,13 +588,13 @@ fn bitfield_move<const SF: bool, const SIGNED: bool>(
     _: &mut dyn Platform,
     p: &Prepared,
 ) -> ExecResult {
-    let src = sized::<SF>(cpu.regs.xr(p.n as usize)) << p.aux;
+    let src = sized(SF, cpu.regs.xr(p.n as usize)) << p.aux;
     let field = if SIGNED {
         ((src as i64) >> p.m) as u64
     } else {
         src >> p.m
     };
-    cpu.regs.set_xr(p.d as usize, sized::<SF>(field << p.imm));
+    cpu.regs.set_xr(p.d as usize, sized(SF, field << p.imm));
     Ok(Flow::Next)
 }
 
@@ -666,22 +615,16 @@ fn cond_select<const SF: bool, const INVERT: bool, const INCREMENT: bool>(
             (true, true) => y.wrapping_neg(),
         }
     };
-    cpu.regs.set_xr(p.d as usize, sized::<SF>(r));
+    cpu.regs.set_xr(p.d as usize, sized(SF, r));
     Ok(Flow::Next)
 }
 
 // ---- Branches --------------------------------------------------------------
 
-#[inline(always)]
-fn jump(cpu: &mut Cpu, offset: u64) -> ExecResult {
-    cpu.regs.pc = cpu.regs.pc.wrapping_add(offset);
-    Ok(Flow::Jump)
-}
-
 /// B.cond.
 fn branch_cond(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
     if condition_holds(cpu.regs.nzcv, p.aux as u32) {
-        jump(cpu, p.imm)
+        jump(cpu, p.imm as i64)
     } else {
         Ok(Flow::Next)
     }
@@ -692,7 +635,7 @@ fn branch<const LINK: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -
     if LINK {
         cpu.regs.x[30] = cpu.regs.pc.wrapping_add(4);
     }
-    jump(cpu, p.imm)
+    jump(cpu, p.imm as i64)
 }
 
 /// BR, BLR, RET.
@@ -715,8 +658,8 @@ fn compare_branch<const SF: bool, const NONZERO: bool>(
     _: &mut dyn Platform,
     p: &Prepared,
 ) -> ExecResult {
-    if (sized::<SF>(cpu.regs.xr(p.d as usize)) == 0) != NONZERO {
-        jump(cpu, p.imm)
+    if (sized(SF, cpu.regs.xr(p.d as usize)) == 0) != NONZERO {
+        jump(cpu, p.imm as i64)
     } else {
         Ok(Flow::Next)
     }
@@ -729,7 +672,7 @@ fn test_branch<const NONZERO: bool>(
     p: &Prepared,
 ) -> ExecResult {
     if ((cpu.regs.xr(p.d as usize) >> p.aux) & 1 == 1) == NONZERO {
-        jump(cpu, p.imm)
+        jump(cpu, p.imm as i64)
     } else {
         Ok(Flow::Next)
     }
@@ -783,13 +726,6 @@ fn writes_back(mode: u32) -> bool {
     mode == mode::POST_INDEX || mode == mode::PRE_INDEX
 }
 
-/// Sign-extends the low `bytes` bytes of `x`.
-#[inline(always)]
-fn sign_extend(x: u64, bytes: usize) -> u64 {
-    let shift = 64 - 8 * bytes as u32;
-    (((x << shift) as i64) >> shift) as u64
-}
-
 /// LDR/STR/LDRS* of one general-purpose register: `SIZE` is log2 of the access
 /// size, `OPC` bits 23:22 (0 store, 1 load, 2 load signed to 64 bits, 3 load
 /// signed to 32 bits).
@@ -805,18 +741,7 @@ fn single<const MODE: u32, const SIZE: u32, const OPC: u32>(
         aligned: false,
         iss: p.iss,
     };
-    if OPC == 0 {
-        let value = cpu.regs.xr(p.d as usize);
-        cpu.write(plat, addr, bytes, value, acc)?;
-    } else {
-        let raw = cpu.read(plat, addr, bytes, acc)?;
-        let value = match OPC {
-            1 => raw,
-            2 => sign_extend(raw, bytes),
-            _ => sign_extend(raw, bytes) & 0xffff_ffff,
-        };
-        cpu.regs.set_xr(p.d as usize, value);
-    }
+    transfer_single(cpu, plat, addr, bytes, OPC, p.d as usize, acc)?;
     if writes_back(MODE) {
         cpu.regs.set_xsp(p.n as usize, wb);
     }
@@ -906,27 +831,8 @@ fn pair<const MODE: u32, const OPC: u32, const LOAD: bool>(
     plat: &mut dyn Platform,
     p: &Prepared,
 ) -> ExecResult {
-    let bytes = if OPC == 2 { 8 } else { 4 };
     let (addr, wb) = address::<MODE>(cpu, p)?;
-    let second = addr.wrapping_add(bytes as u64);
-    let acc = Access::default();
-    if LOAD {
-        let mut a = cpu.read(plat, addr, bytes, acc)?;
-        let mut b = cpu.read(plat, second, bytes, acc)?;
-        if OPC == 1 {
-            a = sign_extend(a, 4);
-            b = sign_extend(b, 4);
-        }
-        cpu.regs.set_xr(p.d as usize, a);
-        cpu.regs.set_xr(p.m as usize, b);
-    } else {
-        let (a, b) = (cpu.regs.xr(p.d as usize), cpu.regs.xr(p.m as usize));
-        // Check both elements before writing either; a fault on the first reports it.
-        cpu.probe_write(plat, addr, acc)?;
-        cpu.probe_write(plat, second, acc)?;
-        cpu.write(plat, addr, bytes, a, acc)?;
-        cpu.write(plat, second, bytes, b, acc)?;
-    }
+    transfer_pair(cpu, plat, addr, OPC, LOAD, p.d as usize, p.m as usize)?;
     if writes_back(MODE) {
         cpu.regs.set_xsp(p.n as usize, wb);
     }
