@@ -427,11 +427,14 @@ fn mant_of(v: &Val) -> u128 {
 
 /// FPAdd() and FPSub().
 pub fn add_sub(c: &mut Fpc, f: Fmt, a: u64, b: u64, sub: bool) -> u64 {
-    if host::usable(c, f, &[a, b]) {
-        let r = host::pick(f, || host::s::add(a, b, sub), || host::d::add(a, b, sub));
-        if let Some(r) = host::accept(c, f, r) {
-            return r;
-        }
+    if let Some(r) = host::run(
+        c,
+        f,
+        &[a, b],
+        || host::s::add(a, b, sub),
+        || host::d::add(a, b, sub),
+    ) {
+        return r;
     }
     add_sub_soft(c, f, a, b, sub)
 }
@@ -472,11 +475,8 @@ pub fn sub(c: &mut Fpc, f: Fmt, a: u64, b: u64) -> u64 {
 
 /// FPMul() (`mulx == false`) and FPMulX(): FMULX gives ±2.0 for 0 × ∞.
 pub fn mul_x(c: &mut Fpc, f: Fmt, a: u64, b: u64, mulx: bool) -> u64 {
-    if host::usable(c, f, &[a, b]) {
-        let r = host::pick(f, || host::s::mul(a, b), || host::d::mul(a, b));
-        if let Some(r) = host::accept(c, f, r) {
-            return r;
-        }
+    if let Some(r) = host::run(c, f, &[a, b], || host::s::mul(a, b), || host::d::mul(a, b)) {
+        return r;
     }
     mul_x_soft(c, f, a, b, mulx)
 }
@@ -514,11 +514,8 @@ pub fn mul(c: &mut Fpc, f: Fmt, a: u64, b: u64) -> u64 {
 
 /// FPDiv().
 pub fn div(c: &mut Fpc, f: Fmt, a: u64, b: u64) -> u64 {
-    if host::usable(c, f, &[a, b]) {
-        let r = host::pick(f, || host::s::div(a, b), || host::d::div(a, b));
-        if let Some(r) = host::accept(c, f, r) {
-            return r;
-        }
+    if let Some(r) = host::run(c, f, &[a, b], || host::s::div(a, b), || host::d::div(a, b)) {
+        return r;
     }
     div_soft(c, f, a, b)
 }
@@ -587,11 +584,8 @@ fn isqrt(n: u128) -> u128 {
 
 /// FPSqrt().
 pub fn sqrt(c: &mut Fpc, f: Fmt, a: u64) -> u64 {
-    if host::usable(c, f, &[a]) {
-        let r = host::pick(f, || host::s::sqrt(a), || host::d::sqrt(a));
-        if let Some(r) = host::accept(c, f, r) {
-            return r;
-        }
+    if let Some(r) = host::run(c, f, &[a], || host::s::sqrt(a), || host::d::sqrt(a)) {
+        return r;
     }
     sqrt_soft(c, f, a)
 }
@@ -640,13 +634,10 @@ pub fn mul_add(c: &mut Fpc, f: Fmt, addend: u64, op1: u64, op2: u64) -> u64 {
     // was exact is cheap to find out in single precision (see
     // `host::fma_single`); in double precision the host is used only when
     // Inexact is already set and need not be found out.
-    if host::usable(c, f, &[addend, op1, op2]) {
-        let r = match f {
-            Fmt::S => Some(host::fma_single(addend, op1, op2)),
-            _ if c.inexact_already => Some((host::fma_double(addend, op1, op2), false)),
-            _ => None,
-        };
-        if let Some(r) = r.and_then(|r| host::accept(c, f, r)) {
+    if f == Fmt::S || c.inexact_already {
+        let double = || (host::fma_double(addend, op1, op2), false);
+        let single = || host::fma_single(addend, op1, op2);
+        if let Some(r) = host::run(c, f, &[addend, op1, op2], single, double) {
             return r;
         }
     }
@@ -1158,8 +1149,24 @@ mod host {
         f != Fmt::H && c.rounding() == Rounding::TieEven && ops.iter().all(|&x| safe(f, x))
     }
 
+    /// The host's result for `ops` (`single` or `double` by format, each giving
+    /// `(bits, inexact)`), if the operands and the result are in the safe range.
+    #[inline(always)]
+    pub fn run(
+        c: &mut Fpc,
+        f: Fmt,
+        ops: &[u64],
+        single: impl FnOnce() -> (u64, bool),
+        double: impl FnOnce() -> (u64, bool),
+    ) -> Option<u64> {
+        if !usable(c, f, ops) {
+            return None;
+        }
+        accept(c, f, pick(f, single, double))
+    }
+
     /// Accepts a host result `(bits, inexact)` if it is in the safe range.
-    pub fn accept(c: &mut Fpc, f: Fmt, r: (u64, bool)) -> Option<u64> {
+    fn accept(c: &mut Fpc, f: Fmt, r: (u64, bool)) -> Option<u64> {
         if !safe(f, r.0) {
             return None;
         }
@@ -1230,7 +1237,7 @@ mod host {
     }
 
     /// Runs `single` or `double` for format `f` (only S and D pass [`usable`]).
-    pub fn pick(
+    fn pick(
         f: Fmt,
         single: impl FnOnce() -> (u64, bool),
         double: impl FnOnce() -> (u64, bool),
