@@ -7,8 +7,9 @@
 //! operation followed by a re-decode of the word on every execution.
 //!
 //! Only the forms that dominate real code get their own handler; every other
-//! instruction runs the generic one ([`super::execute`]). The two must agree
-//! exactly: `tests` runs both on random words and random states and compares.
+//! instruction runs its family's handler ([`super::execute`] runs only those).
+//! The two must agree exactly: `tests` runs both on random words and random
+//! states and compares.
 
 use super::bitmask::decode_bit_masks;
 use super::branch::jump;
@@ -17,6 +18,7 @@ use super::ldst::{base, iss, transfer_pair, transfer_single};
 use super::{ExecResult, Flow};
 use crate::cpu::{Access, Cpu, Platform};
 use crate::decode::{Insn, Op};
+use crate::exception::Exception;
 use crate::state::condition_holds;
 
 /// Runs one prepared instruction.
@@ -41,13 +43,15 @@ pub struct Prepared {
 impl Prepared {
     /// Chooses the handler for `insn` and extracts its operands.
     pub fn new(insn: Insn) -> Prepared {
-        let generic = Prepared::generic(insn);
-        specialise(generic).unwrap_or_else(|| generic.with(family(insn.op)))
+        let unspecialised = Prepared::unspecialised(insn);
+        specialise(unspecialised).unwrap_or(unspecialised)
     }
 
-    fn generic(insn: Insn) -> Prepared {
+    /// `insn` with its family's handler: the reference that the specialised
+    /// handlers must agree with.
+    pub fn unspecialised(insn: Insn) -> Prepared {
         Prepared {
-            handler: generic,
+            handler: family(insn.op),
             insn,
             imm: 0,
             iss: 0,
@@ -66,7 +70,7 @@ impl Prepared {
 
     /// Whether a handler specialised for this form (not its family's) runs it.
     pub fn is_specialised(&self) -> bool {
-        specialise(Prepared::generic(self.insn)).is_some()
+        specialise(Prepared::unspecialised(self.insn)).is_some()
     }
 
     fn with(self, handler: Handler) -> Prepared {
@@ -74,16 +78,13 @@ impl Prepared {
     }
 }
 
-fn generic(cpu: &mut Cpu, plat: &mut dyn Platform, p: &Prepared) -> ExecResult {
-    super::execute(cpu, plat, p.insn)
-}
-
-/// The handler of the family of `op`, for the forms without a specialised one:
-/// the choice [`super::execute`] makes on every execution, made once.
+/// The handler of the family of `op`: one row per operation, the interpreter's
+/// dispatch table. Forms without a specialised handler run it.
 fn family(op: Op) -> Handler {
     use super::{branch, dp, fp, ldst, simd, system};
     use Op::*;
     match op {
+        Unallocated | DebugOnly => |_, _, _| Err(Exception::Undefined),
         Adr | Adrp => |c, _, p| dp::adr(c, p.insn),
         AddSubImm => |c, _, p| dp::add_sub_imm(c, p.insn),
         LogicalImm => |c, _, p| dp::logical_imm(c, p.insn),
@@ -94,16 +95,28 @@ fn family(op: Op) -> Handler {
         AddSubShifted => |c, _, p| dp::add_sub_shifted(c, p.insn),
         AddSubExt => |c, _, p| dp::add_sub_ext(c, p.insn),
         AdcSbc => |c, _, p| dp::adc_sbc(c, p.insn),
+        CondCmpReg | CondCmpImm => |c, _, p| dp::cond_compare(c, p.insn),
+        CondSel => |c, _, p| dp::cond_select(c, p.insn),
         Madd => |c, _, p| dp::madd(c, p.insn),
         MulLong => |c, _, p| dp::mul_long(c, p.insn),
         MulHigh => |c, _, p| dp::mul_high(c, p.insn),
         Udiv | Sdiv => |c, _, p| dp::divide(c, p.insn),
+        ShiftV => |c, _, p| dp::shift_variable(c, p.insn),
         Crc32 => |c, _, p| dp::crc32(c, p.insn),
         Rbit | Rev16 | Rev | Rev32 | Clz | Cls => |c, _, p| dp::one_source(c, p.insn),
+        B | Bl => |c, _, p| branch::imm(c, p.insn),
+        BCond => |c, _, p| branch::cond(c, p.insn),
+        Cbz => |c, _, p| branch::cbz(c, p.insn),
+        Tbz => |c, _, p| branch::tbz(c, p.insn),
+        Br | Blr | Ret => |c, _, p| branch::reg(c, p.insn),
         Eret => |c, _, _| branch::eret(c),
         Svc | Hvc | Smc | Brk | Hlt => |c, _, p| system::exception_generating(c, p.insn),
         MsrImm => |c, _, p| system::msr_imm(c, p.insn),
         Hint => |c, pl, p| system::hint(c, pl, p.insn),
+        Clrex => |c, _, _| {
+            c.monitor = None;
+            Ok(Flow::Next)
+        },
         Barrier | Isb => no_operation,
         Sys | Sysl => |c, pl, p| system::sys(c, pl, p.insn),
         Msr | Mrs => |c, pl, p| system::msr_mrs(c, pl, p.insn),
@@ -120,19 +133,20 @@ fn family(op: Op) -> Handler {
         LdrLiteralFp | LdstPairFp | LdstImm9Fp | LdstRegOffFp | LdstUimmFp => {
             |c, pl, p| ldst::fp(c, pl, p.insn)
         }
+        // The operation is read again from the instruction (always Fp or Simd
+        // here): a handler is a plain function pointer and carries no data.
         Fp(_) => |c, pl, p| match p.insn.op {
             Fp(op) => fp::execute(c, pl, p.insn, op),
-            _ => generic(c, pl, p),
+            _ => Err(Exception::Undefined),
         },
         Simd(_) => |c, pl, p| match p.insn.op {
             Simd(op) => simd::execute(c, pl, p.insn, op),
-            _ => generic(c, pl, p),
+            _ => Err(Exception::Undefined),
         },
-        _ => generic,
     }
 }
 
-/// Picks a specialised handler, or `None` to run the generic one.
+/// Picks a specialised handler, or `None` to run the family's.
 fn specialise(p: Prepared) -> Option<Prepared> {
     let i = p.insn;
     let sf = i.sf();
