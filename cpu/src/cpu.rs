@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::decode::decode;
 use crate::exception::{Exception, Fault, FaultKind, Interrupt};
-use crate::exec::prepared::Prepared;
+use crate::exec::prepared::{Prepared, Step};
 use crate::exec::{self, Flow};
 use crate::memory::PhysMemory;
 use crate::mmu::{Regime, Tlb, Translation};
@@ -391,6 +391,8 @@ pub struct Cpu {
     tlb: [Tlb; 2],
     code: CodeCache,
     trace: Option<TraceHook>,
+    /// The outcome of an instruction whose handler returned [`Step::Stop`].
+    parked: exec::ExecResult,
 }
 
 impl Cpu {
@@ -413,6 +415,7 @@ impl Cpu {
             tlb: [Tlb::default(), Tlb::default()],
             code: CodeCache::new(SharedCode::new(index + 1)),
             trace: None,
+            parked: Ok(Flow::Next),
         }
     }
 
@@ -593,8 +596,15 @@ impl Cpu {
                 && self.debug.watchpoints.is_empty()
                 && limit - self.icount >= block.insns.len() as u64;
             if fast {
-                if let Some(exit) = self.run_block_fast(plat, &block) {
-                    return exit;
+                let tag = self.regs.pc | self.regs.el as u64;
+                let generation = self.code.generation;
+                loop {
+                    if let Some(exit) = self.run_block_fast(plat, &block) {
+                        return exit;
+                    }
+                    if !self.reruns(&block, tag, generation, limit) {
+                        break;
+                    }
                 }
                 continue;
             }
@@ -650,17 +660,49 @@ impl Cpu {
         }
     }
 
+    /// Parks the outcome of an instruction that stops the block (see [`Step`]).
+    pub(crate) fn park(&mut self, result: exec::ExecResult) {
+        self.parked = result;
+    }
+
+    /// Takes the outcome parked by the last instruction that returned
+    /// [`Step::Stop`].
+    pub(crate) fn take_parked(&mut self) -> exec::ExecResult {
+        std::mem::replace(&mut self.parked, Ok(Flow::Next))
+    }
+
+    /// Whether a block that just ran can run again at once, skipping the checks
+    /// and the lookup at the top of the run loop: it jumped back to its own start
+    /// (a loop of one block), nothing those checks look at has changed, and no
+    /// interrupt is waiting.
+    #[inline(always)]
+    fn reruns(&self, block: &Block, tag: u64, generation: u64, limit: u64) -> bool {
+        self.regs.pc | self.regs.el as u64 == tag
+            && limit - self.icount >= block.insns.len() as u64
+            && block.valid.get()
+            && self.code.generation == generation
+            && self.regs.il == 0
+            && !self.interrupts_changed.load(Ordering::Relaxed)
+            && self.pending_interrupt().is_none()
+            && !self.code.shared.has_pending(self.index)
+    }
+
     /// Runs a whole block with nothing to watch for between instructions (no trace,
     /// breakpoint or watchpoint, and the budget covers the block).
     #[inline(always)]
     fn run_block_fast(&mut self, plat: &mut dyn Platform, block: &Block) -> Option<Exit> {
         for (n, prepared) in block.insns.iter().enumerate() {
             let pc = self.regs.pc;
-            match prepared.run(self, plat) {
-                Ok(Flow::Next) => self.regs.pc = pc.wrapping_add(4),
-                other => {
+            match prepared.step(self, plat) {
+                Step::Next => self.regs.pc = pc.wrapping_add(4),
+                Step::Jump => {
                     self.icount += n as u64 + 1;
-                    return self.complete(other, pc);
+                    return None;
+                }
+                Step::Stop => {
+                    self.icount += n as u64 + 1;
+                    let result = self.take_parked();
+                    return self.complete(result, pc);
                 }
             }
         }
@@ -1402,5 +1444,101 @@ mod tests {
         );
         assert!(cpu.remove_breakpoint(0x1004));
         assert_eq!(cpu.run(&mut mem, 100), Exit::BudgetSpent);
+    }
+    /// RAM at 0 with `code` at 0x1000, and a doorbell: an MMIO write at
+    /// 0x10_0000 raises the IRQ line (through `interrupts_changed`, as a device
+    /// thread would).
+    struct Doorbell {
+        ram: Ram,
+        changed: Arc<AtomicBool>,
+        rung: bool,
+    }
+
+    impl PhysMemory for Doorbell {
+        fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
+            self.ram.ram_page(pa)
+        }
+        fn mmio_read(&mut self, pa: u64, size: u8) -> Result<u64, crate::memory::BusError> {
+            self.ram.mmio_read(pa, size)
+        }
+        fn mmio_write(&mut self, pa: u64, _: u8, _: u64) -> Result<(), crate::memory::BusError> {
+            if pa != 0x10_0000 {
+                return Err(crate::memory::BusError(pa));
+            }
+            self.rung = true;
+            self.changed.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    impl Platform for Doorbell {
+        fn counter(&mut self) -> u64 {
+            0
+        }
+        fn counter_frequency(&self) -> u64 {
+            62_500_000
+        }
+        fn interrupt_lines(&mut self, _: usize) -> Option<(bool, bool)> {
+            Some((self.rung, false))
+        }
+    }
+
+    fn doorbell_machine(code: &[u32]) -> (Cpu, Doorbell) {
+        let mut ram = Ram::new(0, 0x4000).unwrap();
+        for (i, w) in code.iter().enumerate() {
+            ram.slice_mut(0x1000 + 4 * i as u64, 4)
+                .unwrap()
+                .copy_from_slice(&w.to_le_bytes());
+        }
+        let mut cpu = Cpu::new(0);
+        cpu.regs.pc = 0x1000;
+        cpu.sys.vbar = 0x3000;
+        let plat = Doorbell {
+            ram,
+            changed: cpu.interrupts_changed.clone(),
+            rung: false,
+        };
+        (cpu, plat)
+    }
+
+    #[test]
+    fn a_loop_of_one_block_keeps_to_the_budget() {
+        // 1: add x3, x3, #1; b 1b
+        let (mut cpu, mut plat) = doorbell_machine(&[0x9100_0463, 0x17ff_ffff]);
+        assert_eq!(cpu.run(&mut plat, 1001), Exit::BudgetSpent);
+        assert_eq!((cpu.icount, cpu.regs.x[3]), (1001, 501));
+        assert_eq!(cpu.regs.pc, 0x1004);
+    }
+
+    #[test]
+    fn a_loop_of_one_block_sees_an_interrupt_raised_inside_it() {
+        // 1: str x1, [x0]; b 1b, with the doorbell at x0 and IRQs unmasked.
+        let (mut cpu, mut plat) = doorbell_machine(&[0xf900_0001, 0x17ff_ffff]);
+        cpu.regs.x[0] = 0x10_0000;
+        cpu.regs.daif = 0;
+        let spin = 0x1400_0000u32; // b .
+        plat.ram
+            .slice_mut(0x3280, 4)
+            .unwrap()
+            .copy_from_slice(&spin.to_le_bytes());
+        cpu.run(&mut plat, 1000);
+        // Taken after the first pass: the IRQ vector (current EL, SP_ELx) at the
+        // loop's start.
+        assert_eq!(cpu.interrupt_counts[Interrupt::Irq as usize], 1);
+        assert_eq!(cpu.sys.elr, 0x1000);
+        assert_eq!(cpu.regs.pc, 0x3280);
+    }
+
+    #[test]
+    fn a_loop_of_one_block_sees_its_own_code_change() {
+        // 1: str w1, [x0]; add x3, x3, #1; b 1b, where the store replaces the add
+        // with `add x3, x3, #0x10`... after which x3 grows by 16 per pass.
+        let (mut cpu, mut plat) = doorbell_machine(&[0xb900_0001, 0x9100_0463, 0x17ff_fffe]);
+        cpu.regs.x[0] = 0x1004;
+        cpu.regs.x[1] = 0x9100_4063;
+        assert_eq!(cpu.run(&mut plat, 30), Exit::BudgetSpent);
+        // The first pass ran the old add (decoded before the store), the next
+        // nine the new one.
+        assert_eq!(cpu.regs.x[3], 1 + 9 * 16);
     }
 }

@@ -12,7 +12,6 @@
 //! states and compares.
 
 use super::bitmask::decode_bit_masks;
-use super::branch::jump;
 use super::dp::{add_sub, extend_reg, logic_flags, shift_reg, sized};
 use super::ldst::{base, iss, transfer_pair, transfer_single};
 use super::{ExecResult, Flow};
@@ -22,7 +21,56 @@ use crate::exception::Exception;
 use crate::state::condition_holds;
 
 /// Runs one prepared instruction.
-pub type Handler = fn(&mut Cpu, &mut dyn Platform, &Prepared) -> ExecResult;
+pub type Handler = fn(&mut Cpu, &mut dyn Platform, &Prepared) -> Step;
+
+/// What a handler tells the run loop. One byte, so that it comes back in a
+/// register: the rare outcomes (an exception, a return to the board) are parked
+/// in the CPU instead of widening the result of every instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Step {
+    /// Continue with the next instruction.
+    Next,
+    /// The handler set the PC.
+    Jump,
+    /// The outcome is parked in the CPU: take it with [`Cpu::take_parked`].
+    Stop,
+}
+
+/// Turns an executor's result into a step, parking the rare outcomes.
+#[inline(always)]
+fn park(cpu: &mut Cpu, result: ExecResult) -> Step {
+    match result {
+        Ok(Flow::Next) => Step::Next,
+        Ok(Flow::Jump) => Step::Jump,
+        other => {
+            cpu.park(other);
+            Step::Stop
+        }
+    }
+}
+
+/// `expr?` for a handler: an exception is parked and the handler stops.
+macro_rules! or_stop {
+    ($cpu:expr, $result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(e) => return park($cpu, Err(e)),
+        }
+    };
+}
+
+/// A family handler: an executor call (a closure returning [`ExecResult`])
+/// wrapped to return a [`Step`].
+macro_rules! stepped {
+    (|$c:tt, $pl:tt, $p:tt| $body:expr) => {
+        |cpu: &mut Cpu, plat: &mut dyn Platform, prepared: &Prepared| -> Step {
+            let run = |$c: &mut Cpu, $pl: &mut dyn Platform, $p: &Prepared| -> ExecResult { $body };
+            let result = run(cpu, plat, prepared);
+            park(cpu, result)
+        }
+    };
+}
 
 /// A decoded instruction with its handler and pre-extracted operands. What the
 /// operand fields mean depends on the handler that was chosen.
@@ -62,10 +110,20 @@ impl Prepared {
         }
     }
 
-    /// Executes the instruction.
+    /// Executes the instruction; a [`Step::Stop`] leaves its outcome parked.
+    #[inline(always)]
+    pub fn step(&self, cpu: &mut Cpu, plat: &mut dyn Platform) -> Step {
+        (self.handler)(cpu, plat, self)
+    }
+
+    /// Executes the instruction and returns its whole result.
     #[inline(always)]
     pub fn run(&self, cpu: &mut Cpu, plat: &mut dyn Platform) -> ExecResult {
-        (self.handler)(cpu, plat, self)
+        match self.step(cpu, plat) {
+            Step::Next => Ok(Flow::Next),
+            Step::Jump => Ok(Flow::Jump),
+            Step::Stop => cpu.take_parked(),
+        }
     }
 
     /// Whether a handler specialised for this form (not its family's) runs it.
@@ -84,65 +142,65 @@ fn family(op: Op) -> Handler {
     use super::{branch, dp, fp, ldst, simd, system};
     use Op::*;
     match op {
-        Unallocated | DebugOnly => |_, _, _| Err(Exception::Undefined),
-        Adr | Adrp => |c, _, p| dp::adr(c, p.insn),
-        AddSubImm => |c, _, p| dp::add_sub_imm(c, p.insn),
-        LogicalImm => |c, _, p| dp::logical_imm(c, p.insn),
-        Movn | Movz | Movk => |c, _, p| dp::move_wide(c, p.insn),
-        Sbfm | Bfm | Ubfm => |c, _, p| dp::bitfield(c, p.insn),
-        Extr => |c, _, p| dp::extr(c, p.insn),
-        LogicalReg => |c, _, p| dp::logical_reg(c, p.insn),
-        AddSubShifted => |c, _, p| dp::add_sub_shifted(c, p.insn),
-        AddSubExt => |c, _, p| dp::add_sub_ext(c, p.insn),
-        AdcSbc => |c, _, p| dp::adc_sbc(c, p.insn),
-        CondCmpReg | CondCmpImm => |c, _, p| dp::cond_compare(c, p.insn),
-        CondSel => |c, _, p| dp::cond_select(c, p.insn),
-        Madd => |c, _, p| dp::madd(c, p.insn),
-        MulLong => |c, _, p| dp::mul_long(c, p.insn),
-        MulHigh => |c, _, p| dp::mul_high(c, p.insn),
-        Udiv | Sdiv => |c, _, p| dp::divide(c, p.insn),
-        ShiftV => |c, _, p| dp::shift_variable(c, p.insn),
-        Crc32 => |c, _, p| dp::crc32(c, p.insn),
-        Rbit | Rev16 | Rev | Rev32 | Clz | Cls => |c, _, p| dp::one_source(c, p.insn),
-        B | Bl => |c, _, p| branch::imm(c, p.insn),
-        BCond => |c, _, p| branch::cond(c, p.insn),
-        Cbz => |c, _, p| branch::cbz(c, p.insn),
-        Tbz => |c, _, p| branch::tbz(c, p.insn),
-        Br | Blr | Ret => |c, _, p| branch::reg(c, p.insn),
-        Eret => |c, _, _| branch::eret(c),
-        Svc | Hvc | Smc | Brk | Hlt => |c, _, p| system::exception_generating(c, p.insn),
-        MsrImm => |c, _, p| system::msr_imm(c, p.insn),
-        Hint => |c, pl, p| system::hint(c, pl, p.insn),
+        Unallocated | DebugOnly => stepped!(|_, _, _| Err(Exception::Undefined)),
+        Adr | Adrp => stepped!(|c, _, p| dp::adr(c, p.insn)),
+        AddSubImm => stepped!(|c, _, p| dp::add_sub_imm(c, p.insn)),
+        LogicalImm => stepped!(|c, _, p| dp::logical_imm(c, p.insn)),
+        Movn | Movz | Movk => stepped!(|c, _, p| dp::move_wide(c, p.insn)),
+        Sbfm | Bfm | Ubfm => stepped!(|c, _, p| dp::bitfield(c, p.insn)),
+        Extr => stepped!(|c, _, p| dp::extr(c, p.insn)),
+        LogicalReg => stepped!(|c, _, p| dp::logical_reg(c, p.insn)),
+        AddSubShifted => stepped!(|c, _, p| dp::add_sub_shifted(c, p.insn)),
+        AddSubExt => stepped!(|c, _, p| dp::add_sub_ext(c, p.insn)),
+        AdcSbc => stepped!(|c, _, p| dp::adc_sbc(c, p.insn)),
+        CondCmpReg | CondCmpImm => stepped!(|c, _, p| dp::cond_compare(c, p.insn)),
+        CondSel => stepped!(|c, _, p| dp::cond_select(c, p.insn)),
+        Madd => stepped!(|c, _, p| dp::madd(c, p.insn)),
+        MulLong => stepped!(|c, _, p| dp::mul_long(c, p.insn)),
+        MulHigh => stepped!(|c, _, p| dp::mul_high(c, p.insn)),
+        Udiv | Sdiv => stepped!(|c, _, p| dp::divide(c, p.insn)),
+        ShiftV => stepped!(|c, _, p| dp::shift_variable(c, p.insn)),
+        Crc32 => stepped!(|c, _, p| dp::crc32(c, p.insn)),
+        Rbit | Rev16 | Rev | Rev32 | Clz | Cls => stepped!(|c, _, p| dp::one_source(c, p.insn)),
+        B | Bl => stepped!(|c, _, p| branch::imm(c, p.insn)),
+        BCond => stepped!(|c, _, p| branch::cond(c, p.insn)),
+        Cbz => stepped!(|c, _, p| branch::cbz(c, p.insn)),
+        Tbz => stepped!(|c, _, p| branch::tbz(c, p.insn)),
+        Br | Blr | Ret => stepped!(|c, _, p| branch::reg(c, p.insn)),
+        Eret => stepped!(|c, _, _| branch::eret(c)),
+        Svc | Hvc | Smc | Brk | Hlt => stepped!(|c, _, p| system::exception_generating(c, p.insn)),
+        MsrImm => stepped!(|c, _, p| system::msr_imm(c, p.insn)),
+        Hint => stepped!(|c, pl, p| system::hint(c, pl, p.insn)),
         Clrex => |c, _, _| {
             c.monitor = None;
-            Ok(Flow::Next)
+            Step::Next
         },
         Barrier | Isb => no_operation,
-        Sys | Sysl => |c, pl, p| system::sys(c, pl, p.insn),
-        Msr | Mrs => |c, pl, p| system::msr_mrs(c, pl, p.insn),
+        Sys | Sysl => stepped!(|c, pl, p| system::sys(c, pl, p.insn)),
+        Msr | Mrs => stepped!(|c, pl, p| system::msr_mrs(c, pl, p.insn)),
         LoadExcl | StoreExcl | LoadExclPair | StoreExclPair => {
-            |c, pl, p| ldst::exclusive(c, pl, p.insn)
+            stepped!(|c, pl, p| ldst::exclusive(c, pl, p.insn))
         }
-        LoadAcquire | StoreRelease => |c, pl, p| ldst::acquire_release(c, pl, p.insn),
-        Cas => |c, pl, p| ldst::cas(c, pl, p.insn),
-        Casp => |c, pl, p| ldst::casp(c, pl, p.insn),
-        Atomic => |c, pl, p| ldst::atomic(c, pl, p.insn),
-        LdrLiteral => |c, pl, p| ldst::literal(c, pl, p.insn),
-        LdstPair => |c, pl, p| ldst::pair(c, pl, p.insn),
-        LdstImm9 | LdstRegOff | LdstUimm => |c, pl, p| ldst::single(c, pl, p.insn),
+        LoadAcquire | StoreRelease => stepped!(|c, pl, p| ldst::acquire_release(c, pl, p.insn)),
+        Cas => stepped!(|c, pl, p| ldst::cas(c, pl, p.insn)),
+        Casp => stepped!(|c, pl, p| ldst::casp(c, pl, p.insn)),
+        Atomic => stepped!(|c, pl, p| ldst::atomic(c, pl, p.insn)),
+        LdrLiteral => stepped!(|c, pl, p| ldst::literal(c, pl, p.insn)),
+        LdstPair => stepped!(|c, pl, p| ldst::pair(c, pl, p.insn)),
+        LdstImm9 | LdstRegOff | LdstUimm => stepped!(|c, pl, p| ldst::single(c, pl, p.insn)),
         LdrLiteralFp | LdstPairFp | LdstImm9Fp | LdstRegOffFp | LdstUimmFp => {
-            |c, pl, p| ldst::fp(c, pl, p.insn)
+            stepped!(|c, pl, p| ldst::fp(c, pl, p.insn))
         }
         // The operation is read again from the instruction (always Fp or Simd
         // here): a handler is a plain function pointer and carries no data.
-        Fp(_) => |c, pl, p| match p.insn.op {
+        Fp(_) => stepped!(|c, pl, p| match p.insn.op {
             Fp(op) => fp::execute(c, pl, p.insn, op),
             _ => Err(Exception::Undefined),
-        },
-        Simd(_) => |c, pl, p| match p.insn.op {
+        }),
+        Simd(_) => stepped!(|c, pl, p| match p.insn.op {
             Simd(op) => simd::execute(c, pl, p.insn, op),
             _ => Err(Exception::Undefined),
-        },
+        }),
     }
 }
 
@@ -363,7 +421,7 @@ fn add_sub_ext<const SF: bool, const SUB: bool, const S: bool>(
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     let y = extend_reg(cpu.regs.xr(p.m as usize), p.aux as u32, p.imm as u32);
     let x = cpu.regs.xsp(p.n as usize);
     let r = add_sub(cpu, x, y, SUB, S, SF);
@@ -372,7 +430,7 @@ fn add_sub_ext<const SF: bool, const SUB: bool, const S: bool>(
     } else {
         cpu.regs.set_xsp(p.d as usize, r);
     }
-    Ok(Flow::Next)
+    Step::Next
 }
 
 /// LSLV/LSRV/ASRV/RORV.
@@ -380,11 +438,11 @@ fn shift_variable<const SF: bool, const KIND: u32>(
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     let amount = (cpu.regs.xr(p.m as usize) & if SF { 63 } else { 31 }) as u32;
     let r = shift_reg(cpu.regs.xr(p.n as usize), KIND, amount, SF);
     cpu.regs.set_xr(p.d as usize, sized(SF, r));
-    Ok(Flow::Next)
+    Step::Next
 }
 
 /// CCMN/CCMP: `aux` is the condition, `imm` the immediate operand (for `IMM`),
@@ -393,7 +451,7 @@ fn cond_compare<const SF: bool, const SUB: bool, const IMM: bool>(
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     if condition_holds(cpu.regs.nzcv, p.aux as u32) {
         let x = cpu.regs.xr(p.n as usize);
         let y = if IMM {
@@ -405,22 +463,22 @@ fn cond_compare<const SF: bool, const SUB: bool, const IMM: bool>(
     } else {
         cpu.regs.nzcv = p.iss;
     }
-    Ok(Flow::Next)
+    Step::Next
 }
 
 /// ADR, ADRP: `imm` is the offset (in bytes, or pages shifted into bytes).
-fn adr<const PAGE: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+fn adr<const PAGE: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> Step {
     let base = if PAGE {
         cpu.regs.pc & !0xfff
     } else {
         cpu.regs.pc
     };
     cpu.regs.set_xr(p.d as usize, base.wrapping_add(p.imm));
-    Ok(Flow::Next)
+    Step::Next
 }
 
-fn no_operation(_: &mut Cpu, _: &mut dyn Platform, _: &Prepared) -> ExecResult {
-    Ok(Flow::Next)
+fn no_operation(_: &mut Cpu, _: &mut dyn Platform, _: &Prepared) -> Step {
+    Step::Next
 }
 
 /// ADD/ADDS/SUB/SUBS (immediate): Rn may be SP; Rd is SP unless flags are set.
@@ -428,7 +486,7 @@ fn add_sub_imm<const SF: bool, const SUB: bool, const S: bool>(
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     let x = cpu.regs.xsp(p.n as usize);
     let r = add_sub(cpu, x, p.imm, SUB, S, SF);
     if S {
@@ -436,19 +494,19 @@ fn add_sub_imm<const SF: bool, const SUB: bool, const S: bool>(
     } else {
         cpu.regs.set_xsp(p.d as usize, r);
     }
-    Ok(Flow::Next)
+    Step::Next
 }
 
 fn add_sub_shifted<const SF: bool, const SUB: bool, const S: bool, const KIND: u32>(
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     let y = shift_reg(cpu.regs.xr(p.m as usize), KIND, p.aux as u32, SF);
     let x = cpu.regs.xr(p.n as usize);
     let r = add_sub(cpu, x, y, SUB, S, SF);
     cpu.regs.set_xr(p.d as usize, r);
-    Ok(Flow::Next)
+    Step::Next
 }
 
 fn add_sub_shifted_handler(sf: bool, sub: bool, s: bool, kind: u32) -> Option<Handler> {
@@ -496,7 +554,7 @@ fn logical_reg<const SF: bool, const OPC: u32, const INVERT: bool, const KIND: u
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     let mut y = shift_reg(cpu.regs.xr(p.m as usize), KIND, p.aux as u32, SF);
     if INVERT {
         y = !y;
@@ -504,7 +562,7 @@ fn logical_reg<const SF: bool, const OPC: u32, const INVERT: bool, const KIND: u
     let x = cpu.regs.xr(p.n as usize);
     let r = logical_op::<SF, OPC>(cpu, x, y);
     cpu.regs.set_xr(p.d as usize, r);
-    Ok(Flow::Next)
+    Step::Next
 }
 
 fn logical_reg_handler(sf: bool, opc: u32, invert: bool, kind: u32) -> Option<Handler> {
@@ -541,7 +599,7 @@ fn logical_imm<const SF: bool, const OPC: u32>(
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     let x = cpu.regs.xr(p.n as usize);
     let r = logical_op::<SF, OPC>(cpu, x, p.imm);
     if OPC == 3 {
@@ -549,20 +607,20 @@ fn logical_imm<const SF: bool, const OPC: u32>(
     } else {
         cpu.regs.set_xsp(p.d as usize, r);
     }
-    Ok(Flow::Next)
+    Step::Next
 }
 
 /// MOVZ, MOVN: the value is computed when preparing.
-fn move_constant(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+fn move_constant(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> Step {
     cpu.regs.set_xr(p.d as usize, p.imm);
-    Ok(Flow::Next)
+    Step::Next
 }
 
 /// MOVK: `imm` is the shifted immediate, `aux` its position.
-fn movk<const SF: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+fn movk<const SF: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> Step {
     let old = cpu.regs.xr(p.d as usize) & !(0xffffu64 << p.aux);
     cpu.regs.set_xr(p.d as usize, sized(SF, old | p.imm));
-    Ok(Flow::Next)
+    Step::Next
 }
 
 /// UBFM and SBFM as two shifts: the field's top bit is moved to bit 63, then
@@ -601,7 +659,7 @@ fn bitfield_move<const SF: bool, const SIGNED: bool>(
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     let src = sized(SF, cpu.regs.xr(p.n as usize)) << p.aux;
     let field = if SIGNED {
         ((src as i64) >> p.m) as u64
@@ -609,7 +667,7 @@ fn bitfield_move<const SF: bool, const SIGNED: bool>(
         src >> p.m
     };
     cpu.regs.set_xr(p.d as usize, sized(SF, field << p.imm));
-    Ok(Flow::Next)
+    Step::Next
 }
 
 /// CSEL/CSINC/CSINV/CSNEG.
@@ -617,7 +675,7 @@ fn cond_select<const SF: bool, const INVERT: bool, const INCREMENT: bool>(
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     let r = if condition_holds(cpu.regs.nzcv, p.aux as u32) {
         cpu.regs.xr(p.n as usize)
     } else {
@@ -630,40 +688,43 @@ fn cond_select<const SF: bool, const INVERT: bool, const INCREMENT: bool>(
         }
     };
     cpu.regs.set_xr(p.d as usize, sized(SF, r));
-    Ok(Flow::Next)
+    Step::Next
 }
 
 // ---- Branches --------------------------------------------------------------
 
+/// A PC-relative jump by `offset` bytes.
+#[inline(always)]
+fn jump_by(cpu: &mut Cpu, offset: u64) -> Step {
+    cpu.regs.pc = cpu.regs.pc.wrapping_add(offset);
+    Step::Jump
+}
+
 /// B.cond.
-fn branch_cond(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+fn branch_cond(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> Step {
     if condition_holds(cpu.regs.nzcv, p.aux as u32) {
-        jump(cpu, p.imm as i64)
+        jump_by(cpu, p.imm)
     } else {
-        Ok(Flow::Next)
+        Step::Next
     }
 }
 
 /// B, BL.
-fn branch<const LINK: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> ExecResult {
+fn branch<const LINK: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> Step {
     if LINK {
         cpu.regs.x[30] = cpu.regs.pc.wrapping_add(4);
     }
-    jump(cpu, p.imm as i64)
+    jump_by(cpu, p.imm)
 }
 
 /// BR, BLR, RET.
-fn branch_register<const LINK: bool>(
-    cpu: &mut Cpu,
-    _: &mut dyn Platform,
-    p: &Prepared,
-) -> ExecResult {
+fn branch_register<const LINK: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> Step {
     let target = cpu.regs.xr(p.n as usize);
     if LINK {
         cpu.regs.x[30] = cpu.regs.pc.wrapping_add(4);
     }
     cpu.regs.pc = target;
-    Ok(Flow::Jump)
+    Step::Jump
 }
 
 /// CBZ, CBNZ.
@@ -671,24 +732,20 @@ fn compare_branch<const SF: bool, const NONZERO: bool>(
     cpu: &mut Cpu,
     _: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     if (sized(SF, cpu.regs.xr(p.d as usize)) == 0) != NONZERO {
-        jump(cpu, p.imm as i64)
+        jump_by(cpu, p.imm)
     } else {
-        Ok(Flow::Next)
+        Step::Next
     }
 }
 
 /// TBZ, TBNZ; `aux` is the bit number.
-fn test_branch<const NONZERO: bool>(
-    cpu: &mut Cpu,
-    _: &mut dyn Platform,
-    p: &Prepared,
-) -> ExecResult {
+fn test_branch<const NONZERO: bool>(cpu: &mut Cpu, _: &mut dyn Platform, p: &Prepared) -> Step {
     if ((cpu.regs.xr(p.d as usize) >> p.aux) & 1 == 1) == NONZERO {
-        jump(cpu, p.imm as i64)
+        jump_by(cpu, p.imm)
     } else {
-        Ok(Flow::Next)
+        Step::Next
     }
 }
 
@@ -747,19 +804,22 @@ fn single<const MODE: u32, const SIZE: u32, const OPC: u32>(
     cpu: &mut Cpu,
     plat: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
+) -> Step {
     let bytes = 1usize << SIZE;
-    let (addr, wb) = address::<MODE>(cpu, p)?;
+    let (addr, wb) = or_stop!(cpu, address::<MODE>(cpu, p));
     let acc = Access {
         unprivileged: false,
         aligned: false,
         iss: p.iss,
     };
-    transfer_single(cpu, plat, addr, bytes, OPC, p.d as usize, acc)?;
+    or_stop!(
+        cpu,
+        transfer_single(cpu, plat, addr, bytes, OPC, p.d as usize, acc)
+    );
     if writes_back(MODE) {
         cpu.regs.set_xsp(p.n as usize, wb);
     }
-    Ok(Flow::Next)
+    Step::Next
 }
 
 fn prepare_single(p: Prepared) -> Option<Prepared> {
@@ -844,13 +904,16 @@ fn pair<const MODE: u32, const OPC: u32, const LOAD: bool>(
     cpu: &mut Cpu,
     plat: &mut dyn Platform,
     p: &Prepared,
-) -> ExecResult {
-    let (addr, wb) = address::<MODE>(cpu, p)?;
-    transfer_pair(cpu, plat, addr, OPC, LOAD, p.d as usize, p.m as usize)?;
+) -> Step {
+    let (addr, wb) = or_stop!(cpu, address::<MODE>(cpu, p));
+    or_stop!(
+        cpu,
+        transfer_pair(cpu, plat, addr, OPC, LOAD, p.d as usize, p.m as usize)
+    );
     if writes_back(MODE) {
         cpu.regs.set_xsp(p.n as usize, wb);
     }
-    Ok(Flow::Next)
+    Step::Next
 }
 
 fn prepare_pair(p: Prepared) -> Option<Prepared> {
