@@ -153,6 +153,9 @@ pub struct Block {
     pa: u64,
     /// Decoded from a page with breakpoints: check each PC before executing it.
     pub checks_breakpoints: bool,
+    /// The last two instructions (a compare and a B.cond) are fused: the
+    /// second-to-last entry runs both on the fast path. Elsewhere they run apart.
+    fused: bool,
     /// Cleared when the code it was decoded from is overwritten.
     valid: Cell<bool>,
 }
@@ -608,7 +611,7 @@ impl Cpu {
                 }
                 continue;
             }
-            for prepared in block.insns.iter() {
+            for (n, prepared) in block.insns.iter().enumerate() {
                 let pc = self.regs.pc;
                 if block.checks_breakpoints
                     && self.debug.breakpoints.contains(&pc)
@@ -619,7 +622,11 @@ impl Cpu {
                 skip_breakpoint = None;
                 let before = self.trace.is_some().then(|| self.regs.clone());
                 self.icount += 1;
-                let result = prepared.run(self, plat);
+                let result = if block.fused && n + 2 == block.insns.len() {
+                    Prepared::new(prepared.insn).run(self, plat)
+                } else {
+                    prepared.run(self, plat)
+                };
                 if result.is_err() {
                     if let Some(hit) = self.debug.watch_hit.take() {
                         // Not a fault: an access hit a watchpoint. The instruction
@@ -818,10 +825,18 @@ impl Cpu {
                 break;
             }
         }
+        let mut fused = false;
+        if let [.., first, branch] = insns.as_mut_slice() {
+            if let Some(both) = first.fused_with(branch) {
+                *first = both;
+                fused = true;
+            }
+        }
         let block = Rc::new(Block {
             insns: insns.into_boxed_slice(),
             pa,
             checks_breakpoints,
+            fused,
             valid: Cell::new(true),
         });
         if self.code.shared.insert(pa, block.clone(), self.index) {
@@ -1527,6 +1542,23 @@ mod tests {
         assert_eq!(cpu.interrupt_counts[Interrupt::Irq as usize], 1);
         assert_eq!(cpu.sys.elr, 0x1000);
         assert_eq!(cpu.regs.pc, 0x3280);
+    }
+
+    #[test]
+    fn a_fused_compare_and_branch_stops_between_the_two_for_the_debugger() {
+        // 1: subs x0, x0, #1; b.ne 1b
+        let (mut cpu, mut plat) = doorbell_machine(&[0xf100_0400, 0x54ff_ffe1]);
+        cpu.regs.x[0] = 5;
+        cpu.add_breakpoint(0x1004);
+        assert_eq!(cpu.run(&mut plat, 100), Exit::Breakpoint);
+        assert_eq!((cpu.regs.pc, cpu.icount, cpu.regs.x[0]), (0x1004, 1, 4));
+        cpu.debug.skip_breakpoint_at = Some(0x1004);
+        assert_eq!(cpu.run(&mut plat, 1), Exit::BudgetSpent);
+        assert_eq!((cpu.regs.pc, cpu.icount), (0x1000, 2));
+        assert!(cpu.remove_breakpoint(0x1004));
+        // The remaining four passes, fused, count both instructions of each.
+        assert_eq!(cpu.run(&mut plat, 8), Exit::BudgetSpent);
+        assert_eq!((cpu.regs.pc, cpu.icount, cpu.regs.x[0]), (0x1008, 10, 0));
     }
 
     #[test]

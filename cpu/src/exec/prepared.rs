@@ -134,6 +134,45 @@ impl Prepared {
     fn with(self, handler: Handler) -> Prepared {
         Prepared { handler, ..self }
     }
+
+    /// Fuses a compare with the B.cond that follows it (`subs x0, x0, #1;
+    /// b.ne 1b`, `cmp x1, x2; b.lo 2f`, the end of most loops) into one
+    /// handler that runs both: the form of `self` to put in its place, or `None`
+    /// if the pair has no fused form. The fused handler counts the branch as
+    /// retired and always ends the block (the B.cond is the block's last
+    /// instruction), so the B.cond's own entry is skipped. Only the run loop's
+    /// fast path may run it: single steps and breakpoints need the pair apart.
+    pub fn fused_with(&self, branch: &Prepared) -> Option<Prepared> {
+        let i = self.insn;
+        if branch.insn.op != Op::BCond || !i.bit(29) || !self.is_specialised() {
+            return None;
+        }
+        let (sf, sub) = (i.sf(), i.bit(30));
+        let handler: Handler = match i.op {
+            Op::AddSubImm => match (sf, sub) {
+                (true, true) => compare_imm_branch::<true, true>,
+                (true, false) => compare_imm_branch::<true, false>,
+                (false, true) => compare_imm_branch::<false, true>,
+                (false, false) => compare_imm_branch::<false, false>,
+            },
+            // Register operand, unshifted.
+            Op::AddSubShifted if self.aux == 0 => match (sf, sub) {
+                (true, true) => compare_reg_branch::<true, true>,
+                (true, false) => compare_reg_branch::<true, false>,
+                (false, true) => compare_reg_branch::<false, true>,
+                (false, false) => compare_reg_branch::<false, false>,
+            },
+            _ => return None,
+        };
+        // The branch's offset from the compare's PC (it fits: B.cond reaches
+        // +-1 MiB).
+        let offset = (branch.imm as i64).wrapping_add(4);
+        Some(Prepared {
+            iss: offset as i32 as u32,
+            aux: branch.aux,
+            ..self.with(handler)
+        })
+    }
 }
 
 /// The handler of the family of `op`: one row per operation, the interpreter's
@@ -692,6 +731,48 @@ fn cond_select<const SF: bool, const INVERT: bool, const INCREMENT: bool>(
 }
 
 // ---- Branches --------------------------------------------------------------
+
+/// A fused ADDS/SUBS (immediate) and B.cond (see [`Prepared::fused_with`]):
+/// `imm` is the immediate, `aux` the condition, `iss` the branch offset.
+fn compare_imm_branch<const SF: bool, const SUB: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> Step {
+    let x = cpu.regs.xsp(p.n as usize);
+    let r = add_sub(cpu, x, p.imm, SUB, true, SF);
+    cpu.regs.set_xr(p.d as usize, r);
+    branch_after_compare(cpu, p)
+}
+
+/// A fused ADDS/SUBS (unshifted register) and B.cond: `aux` is the condition,
+/// `iss` the branch offset.
+fn compare_reg_branch<const SF: bool, const SUB: bool>(
+    cpu: &mut Cpu,
+    _: &mut dyn Platform,
+    p: &Prepared,
+) -> Step {
+    let y = sized(SF, cpu.regs.xr(p.m as usize));
+    let x = cpu.regs.xr(p.n as usize);
+    let r = add_sub(cpu, x, y, SUB, true, SF);
+    cpu.regs.set_xr(p.d as usize, r);
+    branch_after_compare(cpu, p)
+}
+
+/// The B.cond half of a fused compare: the compare is at the PC and the branch
+/// after it.
+#[inline(always)]
+fn branch_after_compare(cpu: &mut Cpu, p: &Prepared) -> Step {
+    // The run loop counts the compare; the branch retires here.
+    cpu.icount += 1;
+    let offset = if condition_holds(cpu.regs.nzcv, p.aux as u32) {
+        p.iss as i32 as u64
+    } else {
+        8
+    };
+    cpu.regs.pc = cpu.regs.pc.wrapping_add(offset);
+    Step::Jump
+}
 
 /// A PC-relative jump by `offset` bytes.
 #[inline(always)]

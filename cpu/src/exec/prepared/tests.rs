@@ -3,10 +3,11 @@
 //! from the same random states must leave identical registers, flags, memory and
 //! results (including faults and their syndromes).
 
-use super::Prepared;
+use super::{Prepared, Step};
 use crate::cpu::Cpu;
 use crate::decode::decode;
 use crate::exec::execute;
+use crate::exec::Flow;
 use crate::memory::Ram;
 use crate::state::Regs;
 use crate::sysreg::sctlr;
@@ -143,4 +144,78 @@ fn common_forms_are_specialised() {
     ] {
         assert!(Prepared::new(decode(word)).is_specialised(), "{word:#010x}");
     }
+}
+
+/// A random ADDS/SUBS (immediate or unshifted register) with a random B.cond
+/// after it.
+fn compare_and_branch(rng: &mut Rng) -> (u32, u32) {
+    let sf_sub = (rng.below(4) as u32) << 30;
+    let regs = (rng.below(32) as u32) << 5 | rng.below(32) as u32;
+    let compare = if rng.below(2) == 0 {
+        // ADDS/SUBS (immediate), either shift of the immediate.
+        0x3100_0000 | sf_sub | (rng.below(2) as u32) << 22 | (rng.below(4096) as u32) << 10 | regs
+    } else {
+        // ADDS/SUBS (shifted register) with a zero amount, any shift kind.
+        0x2b00_0000 | sf_sub | (rng.below(3) as u32) << 22 | (rng.below(32) as u32) << 16 | regs
+    };
+    let branch = 0x5400_0000 | (rng.below(1 << 19) as u32) << 5 | rng.below(16) as u32;
+    (compare, branch)
+}
+
+#[test]
+fn fused_compare_and_branch_agrees_with_the_pair() {
+    let mut rng = Rng(0xf0_5ed);
+    let (mut a, mut ram_a) = (Cpu::new(0), Ram::new(RAM_BASE, RAM_SIZE).unwrap());
+    let (mut b, mut ram_b) = (Cpu::new(0), Ram::new(RAM_BASE, RAM_SIZE).unwrap());
+    let mut taken = 0;
+    for _ in 0..50_000 {
+        let (compare, branch) = compare_and_branch(&mut rng);
+        let (first, second) = (
+            Prepared::new(decode(compare)),
+            Prepared::new(decode(branch)),
+        );
+        let fused = first
+            .fused_with(&second)
+            .unwrap_or_else(|| panic!("{compare:#010x} with {branch:#010x} not fused"));
+        let seed = rng.next();
+        randomise(&mut a, &mut ram_a, &mut Rng(seed));
+        randomise(&mut b, &mut ram_b, &mut Rng(seed));
+        // The pair, one at a time, as the reference executor runs them.
+        let start = a.regs.pc;
+        assert!(matches!(
+            execute(&mut a, &mut ram_a, decode(compare)),
+            Ok(Flow::Next)
+        ));
+        a.regs.pc = start + 4;
+        assert!(execute(&mut a, &mut ram_a, decode(branch)).is_ok());
+        if a.regs.pc == start + 4 {
+            a.regs.pc = start + 8;
+        } else {
+            taken += 1;
+        }
+        // Fused: one entry, two instructions retired.
+        let icount = b.icount;
+        assert_eq!(fused.step(&mut b, &mut ram_b), Step::Jump);
+        assert_eq!(b.icount, icount + 1, "the branch counts as retired");
+        assert_eq!(
+            b.regs, a.regs,
+            "{compare:#010x} then {branch:#010x} (seed {seed:#x})"
+        );
+    }
+    assert!((10_000..40_000).contains(&taken), "{taken} branches taken");
+}
+
+#[test]
+fn only_compares_before_a_conditional_branch_are_fused() {
+    let prepare = |word: u32| Prepared::new(decode(word));
+    let b_ne = prepare(0x54ff_ff61);
+    // subs x0, x0, #1 / cmp x1, x2 before b.ne: fused.
+    assert!(prepare(0xf100_0400).fused_with(&b_ne).is_some());
+    assert!(prepare(0xeb02_003f).fused_with(&b_ne).is_some());
+    // sub x0, x0, #1 (no flags), cmp x1, x2, lsl #1 (shifted), or a plain B.
+    assert!(prepare(0xd100_0400).fused_with(&b_ne).is_none());
+    assert!(prepare(0xeb02_043f).fused_with(&b_ne).is_none());
+    assert!(prepare(0xf100_0400)
+        .fused_with(&prepare(0x17ff_ffff))
+        .is_none());
 }
