@@ -502,7 +502,7 @@ impl Cpu {
         let base_changed = (old ^ new) & BADDR != 0;
         let asid_register_is_ttbr1 = self.sys.tcr & (1 << 22) != 0;
         let asid_changed = (old ^ new) >> 48 != 0 && asid_register_is_ttbr1 == upper;
-        let drop = |e: &crate::mmu::TlbEntry| {
+        let drop = |e: &crate::mmu::TlbDetail| {
             let in_half = ((e.va_page >> 55) & 1 == 1) == upper;
             (base_changed && in_half) || (asid_changed && !e.global)
         };
@@ -517,7 +517,7 @@ impl Cpu {
     /// its page, and every page of the block or large page that held it.
     pub fn flush_tlb_va(&mut self, va: u64) {
         let page = va & !0xfff;
-        let drop = |e: &crate::mmu::TlbEntry| (e.va_page ^ page) & e.leaf_mask == 0;
+        let drop = |e: &crate::mmu::TlbDetail| (e.va_page ^ page) & e.leaf_mask == 0;
         self.tlb[0].flush_where(drop);
         self.tlb[1].flush_where(drop);
         self.code.forget_jumps();
@@ -781,8 +781,10 @@ impl Cpu {
                     }
                     // Translations changed since the entry was made. It still
                     // holds if the TLB maps the PC, for execution, to the block.
-                    let e = &self.tlb[user].entries[Tlb::index(pc)];
-                    if e.tag_exec == pc & !0xfff && e.pa_page == b.pa & !0xfff {
+                    let tlb = &self.tlb[user];
+                    if tlb.entries[Tlb::index(pc)].tag_exec == pc & !0xfff
+                        && tlb.details[Tlb::index(pc)].pa_page == b.pa & !0xfff
+                    {
                         slot.generation = generation;
                         return Ok(b.clone());
                     }
@@ -862,7 +864,8 @@ impl Cpu {
         let e = &self.tlb[idx].entries[Tlb::index(va)];
         if e.tag_exec == va & !0xfff {
             let host = (va as usize).wrapping_add(e.addend) as *mut u8;
-            return Ok((host, e.pa_page | (va & 0xfff)));
+            let pa_page = self.tlb[idx].details[Tlb::index(va)].pa_page;
+            return Ok((host, pa_page | (va & 0xfff)));
         }
         let fault = |kind| {
             Exception::InstructionAbort(Fault {
@@ -906,16 +909,20 @@ impl Cpu {
             let code_page = self.code.is_code_page(pa_page);
             let tag = |ok: bool| if ok { page } else { crate::mmu::TAG_INVALID };
             let watched = self.debug.watches_page(page);
-            let e = &mut self.tlb[user as usize].entries[Tlb::index(va)];
-            e.tag_read = tag(perms.read && !watched);
-            e.tag_write = tag(perms.write && !code_page && !watched);
-            e.tag_exec = tag(perms.exec);
-            e.addend = (host as usize).wrapping_sub(page as usize);
-            e.pa_page = pa_page;
-            e.device = t.device;
-            e.va_page = page;
-            e.global = !t.ng;
-            e.leaf_mask = !(t.leaf_size - 1);
+            let tlb = &mut self.tlb[user as usize];
+            tlb.entries[Tlb::index(va)] = crate::mmu::TlbEntry {
+                tag_read: tag(perms.read && !watched),
+                tag_write: tag(perms.write && !code_page && !watched),
+                tag_exec: tag(perms.exec),
+                addend: (host as usize).wrapping_sub(page as usize),
+            };
+            tlb.details[Tlb::index(va)] = crate::mmu::TlbDetail {
+                pa_page,
+                va_page: page,
+                leaf_mask: !(t.leaf_size - 1),
+                device: t.device,
+                global: !t.ng,
+            };
         }
         Ok(t)
     }
@@ -974,10 +981,11 @@ impl Cpu {
         acc: Access,
     ) -> Result<u64, Exception> {
         let aligned = va & (size as u64 - 1) == 0;
-        let e = &self.tlb[self.mmu_index(acc.unprivileged)].entries[Tlb::index(va)];
+        let tlb = &self.tlb[self.mmu_index(acc.unprivileged)];
+        let e = &tlb.entries[Tlb::index(va)];
         if e.tag_read == va & !0xfff
             && (aligned
-                || (!e.device
+                || (!tlb.details[Tlb::index(va)].device
                     && (va & 0xfff) as usize + size <= 0x1000
                     && !self.alignment_required(acc)))
         {
@@ -1039,10 +1047,11 @@ impl Cpu {
         acc: Access,
     ) -> Result<(), Exception> {
         let aligned = va & (size as u64 - 1) == 0;
-        let e = &self.tlb[self.mmu_index(acc.unprivileged)].entries[Tlb::index(va)];
+        let tlb = &self.tlb[self.mmu_index(acc.unprivileged)];
+        let e = &tlb.entries[Tlb::index(va)];
         if e.tag_write == va & !0xfff
             && (aligned
-                || (!e.device
+                || (!tlb.details[Tlb::index(va)].device
                     && (va & 0xfff) as usize + size <= 0x1000
                     && !self.alignment_required(acc)))
         {
@@ -1117,8 +1126,9 @@ impl Cpu {
     ) -> Result<(), Exception> {
         let base = va & !(bytes - 1);
         let user = self.mmu_index(false) == 1;
-        let e = &self.tlb[user as usize].entries[Tlb::index(base)];
-        if e.tag_write == base & !0xfff && !e.device {
+        let tlb = &self.tlb[user as usize];
+        let e = &tlb.entries[Tlb::index(base)];
+        if e.tag_write == base & !0xfff && !tlb.details[Tlb::index(base)].device {
             let host = (base as usize).wrapping_add(e.addend) as *mut u8;
             // SAFETY: the TLB maps this page to live RAM; the block is inside it.
             unsafe { std::ptr::write_bytes(host, 0, bytes as usize) };

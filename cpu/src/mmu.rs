@@ -298,9 +298,15 @@ fn read_descriptor(mem: &mut dyn PhysMemory, pa: u64) -> Option<u64> {
 /// An entry caches one 4 KiB virtual page. Each access kind has its own tag: the
 /// page's address when that access is allowed and goes to RAM, with flag bits set
 /// (never equal to a page address) when it must take the slow path.
+///
+/// Each entry is split in two arrays: what the access fast paths read (the tags
+/// and the host address), 32 bytes, and the rest, which only fills, flushes and
+/// slow paths need. The hot half of the whole TLB then takes half the host
+/// cache it would otherwise.
 pub struct Tlb {
-    /// A fixed-size array, so that indexing by [`Tlb::index`] needs no bounds check.
+    /// Fixed-size arrays, so that indexing by [`Tlb::index`] needs no bounds check.
     pub entries: Box<[TlbEntry; TLB_SIZE]>,
+    pub details: Box<[TlbDetail; TLB_SIZE]>,
 }
 
 pub const TLB_BITS: u32 = 10;
@@ -310,6 +316,7 @@ pub const TAG_INVALID: u64 = u64::MAX;
 /// Low tag bit: the page is MMIO (allowed, but not RAM).
 pub const TAG_MMIO: u64 = 1;
 
+/// The hot half of a TLB entry.
 #[derive(Clone, Copy, Debug)]
 pub struct TlbEntry {
     pub tag_read: u64,
@@ -317,17 +324,22 @@ pub struct TlbEntry {
     pub tag_exec: u64,
     /// host address = va + addend (wrapping), for RAM pages.
     pub addend: usize,
+}
+
+/// The cold half of a TLB entry.
+#[derive(Clone, Copy, Debug)]
+pub struct TlbDetail {
     /// Physical page address.
     pub pa_page: u64,
-    /// Device memory: unaligned accesses fault, so they take the slow path.
-    pub device: bool,
     /// Virtual page address of the entry.
     pub va_page: u64,
-    /// A global mapping (nG = 0): valid whatever the ASID.
-    pub global: bool,
     /// Mask of the virtual address bits that select the leaf (block or page) of the
     /// translation: TLBI by VA drops every entry sharing them.
     pub leaf_mask: u64,
+    /// Device memory: unaligned accesses fault, so they take the slow path.
+    pub device: bool,
+    /// A global mapping (nG = 0): valid whatever the ASID.
+    pub global: bool,
 }
 
 impl TlbEntry {
@@ -336,11 +348,16 @@ impl TlbEntry {
         tag_write: TAG_INVALID,
         tag_exec: TAG_INVALID,
         addend: 0,
+    };
+}
+
+impl TlbDetail {
+    const EMPTY: TlbDetail = TlbDetail {
         pa_page: 0,
-        device: false,
         va_page: 0,
-        global: false,
         leaf_mask: !0xfff,
+        device: false,
+        global: false,
     };
 }
 
@@ -348,6 +365,7 @@ impl Default for Tlb {
     fn default() -> Self {
         Tlb {
             entries: Box::new([TlbEntry::EMPTY; TLB_SIZE]),
+            details: Box::new([TlbDetail::EMPTY; TLB_SIZE]),
         }
     }
 }
@@ -359,12 +377,14 @@ impl Tlb {
     }
     pub fn flush(&mut self) {
         self.entries.fill(TlbEntry::EMPTY);
+        self.details.fill(TlbDetail::EMPTY);
     }
-    /// Drops the entries for which `drop(entry)` holds.
-    pub fn flush_where(&mut self, drop: impl Fn(&TlbEntry) -> bool) {
-        for e in self.entries.iter_mut() {
-            if drop(e) {
+    /// Drops the entries for which `drop(details)` holds.
+    pub fn flush_where(&mut self, drop: impl Fn(&TlbDetail) -> bool) {
+        for (e, d) in self.entries.iter_mut().zip(self.details.iter_mut()) {
+            if drop(d) {
                 *e = TlbEntry::EMPTY;
+                *d = TlbDetail::EMPTY;
             }
         }
     }
@@ -374,12 +394,13 @@ impl Tlb {
         let tags = [e.tag_read, e.tag_write, e.tag_exec];
         if tags.iter().any(|t| t & !0xfff == page) {
             *e = TlbEntry::EMPTY;
+            self.details[Self::index(va)] = TlbDetail::EMPTY;
         }
     }
     /// Makes writes to physical page `pa_page` take the slow path (it holds code).
     pub fn protect_code_page(&mut self, pa_page: u64) {
-        for e in self.entries.iter_mut() {
-            if e.pa_page == pa_page && e.tag_write != TAG_INVALID {
+        for (e, d) in self.entries.iter_mut().zip(self.details.iter()) {
+            if d.pa_page == pa_page && e.tag_write != TAG_INVALID {
                 e.tag_write = TAG_INVALID;
             }
         }
