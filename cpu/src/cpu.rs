@@ -2,7 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -158,6 +158,62 @@ pub struct Block {
     fused: bool,
     /// Cleared when the code it was decoded from is overwritten.
     valid: Cell<bool>,
+    /// The blocks that ran after this one (see [`Link`]).
+    links: [Link; 2],
+    /// The link to replace next.
+    next_link: Cell<u8>,
+}
+
+/// A block that ran after another, remembered by the one before so that the run
+/// loop can go straight to it: a jump-cache entry of its own. It holds under the
+/// same rule as the jump cache's entries: the target PC and EL match, and the
+/// translations are those of the generation it was made in. Generations are
+/// unique across vCPUs, so that one vCPU never follows another's link made
+/// under different translations. Weak, so that loops of blocks are no
+/// reference cycles.
+#[derive(Default)]
+struct Link {
+    tag: Cell<u64>,
+    generation: Cell<u64>,
+    block: Cell<Weak<Block>>,
+}
+
+impl Block {
+    fn new(insns: Vec<Prepared>, pa: u64, checks_breakpoints: bool, fused: bool) -> Block {
+        Block {
+            insns: insns.into_boxed_slice(),
+            pa,
+            checks_breakpoints,
+            fused,
+            valid: Cell::new(true),
+            links: Default::default(),
+            next_link: Cell::new(0),
+        }
+    }
+
+    /// The block this one linked to for `tag` (PC | EL) in `generation`.
+    #[inline(always)]
+    fn linked(&self, tag: u64, generation: u64) -> Option<Rc<Block>> {
+        let link = self
+            .links
+            .iter()
+            .find(|l| l.tag.get() == tag && l.generation.get() == generation)?;
+        let weak = link.block.take();
+        let block = weak.upgrade();
+        link.block.set(weak);
+        block
+    }
+
+    /// Remembers `next` as the block for `tag` in `generation`, in place of the
+    /// older link.
+    fn link(&self, tag: u64, generation: u64, next: &Rc<Block>) {
+        let i = self.next_link.get();
+        self.next_link.set(i ^ 1);
+        let link = &self.links[i as usize];
+        link.tag.set(tag);
+        link.generation.set(generation);
+        link.block.set(Rc::downgrade(next));
+    }
 }
 
 /// Size of the jump cache (a power of two). Measured on the installer's boot:
@@ -192,6 +248,8 @@ pub struct SharedCode {
     /// permission it must drop from its own TLB (so writes reach the slow path).
     to_protect: Vec<RefCell<Vec<u64>>>,
     pending: Vec<Cell<bool>>,
+    /// The last jump-cache generation handed out (see [`Link`]).
+    generations: Cell<u64>,
 }
 
 #[derive(Default)]
@@ -207,7 +265,13 @@ impl SharedCode {
             maps: RefCell::default(),
             to_protect: (0..cpus).map(|_| RefCell::default()).collect(),
             pending: (0..cpus).map(|_| Cell::new(false)).collect(),
+            generations: Cell::new(0),
         })
+    }
+    /// A jump-cache generation no vCPU has used yet.
+    fn new_generation(&self) -> u64 {
+        self.generations.set(self.generations.get() + 1);
+        self.generations.get()
     }
     fn is_code_page(&self, pa_page: u64) -> bool {
         self.maps.borrow().pages.contains_key(&pa_page)
@@ -280,9 +344,9 @@ pub struct CodeCache {
 impl CodeCache {
     fn new(shared: Rc<SharedCode>) -> CodeCache {
         CodeCache {
+            generation: shared.new_generation(),
             shared,
             jump: vec![JumpEntry::default(); JUMP_CACHE_SIZE].into_boxed_slice(),
-            generation: 1,
         }
     }
     fn is_code_page(&self, pa_page: u64) -> bool {
@@ -297,12 +361,14 @@ impl CodeCache {
     }
     /// Translations changed: every entry needs a TLB check before its next use.
     fn forget_jumps(&mut self) {
-        self.generation += 1;
+        self.generation = self.shared.new_generation();
     }
     /// Empties the jump cache for good: no entry can be revalidated through the
     /// TLB (after breakpoint changes, which need blocks decoded differently).
+    /// Links die with the generation.
     fn empty_jumps(&mut self) {
         self.jump.fill(JumpEntry::default());
+        self.forget_jumps();
     }
 }
 
@@ -567,6 +633,8 @@ impl Cpu {
         // A single step that takes an interrupt or an instruction abort ends at the
         // vector: entering the exception is what the step did.
         let single_step = budget == 1;
+        // The block that ran last on the fast path, to link to the next one.
+        let mut previous: Option<Rc<Block>> = None;
         loop {
             if self.icount >= limit {
                 return Exit::BudgetSpent;
@@ -580,6 +648,7 @@ impl Cpu {
                     }
                 }
             }
+            let tag = self.regs.pc | self.regs.el as u64;
             let block = match self.fetch_block(plat) {
                 Ok(b) => b,
                 Err(e) => {
@@ -598,15 +667,29 @@ impl Cpu {
                 && !block.checks_breakpoints
                 && self.debug.watchpoints.is_empty()
                 && limit - self.icount >= block.insns.len() as u64;
+            if let Some(previous) = previous.take() {
+                previous.link(tag, self.code.generation, &block);
+            }
             if fast {
-                let tag = self.regs.pc | self.regs.el as u64;
-                let generation = self.code.generation;
+                let mut block = block;
+                let mut tag = tag;
                 loop {
-                    if let Some(exit) = self.run_block_fast(plat, &block) {
-                        return exit;
+                    let generation = self.code.generation;
+                    loop {
+                        if let Some(exit) = self.run_block_fast(plat, &block) {
+                            return exit;
+                        }
+                        if !self.reruns(&block, tag, generation, limit) {
+                            break;
+                        }
                     }
-                    if !self.reruns(&block, tag, generation, limit) {
-                        break;
+                    tag = self.regs.pc | self.regs.el as u64;
+                    match self.chained(&block, tag, limit) {
+                        Some(next) => block = next,
+                        None => {
+                            previous = Some(block);
+                            break;
+                        }
                     }
                 }
                 continue;
@@ -678,20 +761,36 @@ impl Cpu {
         std::mem::replace(&mut self.parked, Ok(Flow::Next))
     }
 
-    /// Whether a block that just ran can run again at once, skipping the checks
-    /// and the lookup at the top of the run loop: it jumped back to its own start
-    /// (a loop of one block), nothing those checks look at has changed, and no
-    /// interrupt is waiting.
+    /// Whether the run loop may go from the block that just ran straight to the
+    /// next, skipping the checks at its top: nothing those checks look at has
+    /// changed, no interrupt is waiting, and the budget covers `next` on the
+    /// fast path.
     #[inline(always)]
-    fn reruns(&self, block: &Block, tag: u64, generation: u64, limit: u64) -> bool {
-        self.regs.pc | self.regs.el as u64 == tag
-            && limit - self.icount >= block.insns.len() as u64
-            && block.valid.get()
-            && self.code.generation == generation
+    fn may_chain(&self, next: &Block, limit: u64) -> bool {
+        limit - self.icount >= next.insns.len() as u64
+            && next.valid.get()
+            && !next.checks_breakpoints
             && self.regs.il == 0
             && !self.interrupts_changed.load(Ordering::Relaxed)
             && self.pending_interrupt().is_none()
             && !self.code.shared.has_pending(self.index)
+    }
+
+    /// Whether a block that just ran can run again at once: it jumped back to
+    /// its own start `tag` (a loop of one block) and translations are those of
+    /// `generation`.
+    #[inline(always)]
+    fn reruns(&self, block: &Block, tag: u64, generation: u64, limit: u64) -> bool {
+        self.regs.pc | self.regs.el as u64 == tag
+            && self.code.generation == generation
+            && self.may_chain(block, limit)
+    }
+
+    /// The block to run next, if the one that just ran links to it for `tag`.
+    #[inline(always)]
+    fn chained(&self, block: &Block, tag: u64, limit: u64) -> Option<Rc<Block>> {
+        let next = block.linked(tag, self.code.generation)?;
+        self.may_chain(&next, limit).then_some(next)
     }
 
     /// Runs a whole block with nothing to watch for between instructions (no trace,
@@ -834,13 +933,7 @@ impl Cpu {
                 fused = true;
             }
         }
-        let block = Rc::new(Block {
-            insns: insns.into_boxed_slice(),
-            pa,
-            checks_breakpoints,
-            fused,
-            valid: Cell::new(true),
-        });
+        let block = Rc::new(Block::new(insns, pa, checks_breakpoints, fused));
         if self.code.shared.insert(pa, block.clone(), self.index) {
             let page = pa & !0xfff;
             self.tlb[0].protect_code_page(page);
@@ -1569,6 +1662,26 @@ mod tests {
         // The remaining four passes, fused, count both instructions of each.
         assert_eq!(cpu.run(&mut plat, 8), Exit::BudgetSpent);
         assert_eq!((cpu.regs.pc, cpu.icount, cpu.regs.x[0]), (0x1008, 10, 0));
+    }
+
+    #[test]
+    fn linked_blocks_keep_to_the_budget_and_see_new_breakpoints() {
+        // 0x1000: add x3, x3, #1; b 0x2000 / 0x2000: add x4, x4, #1; b 0x1000
+        // (on different pages: a breakpoint re-decodes its whole page).
+        let mut code = [0u32; 0x402];
+        code[..2].copy_from_slice(&[0x9100_0463, 0x1400_03ff]);
+        code[0x400..].copy_from_slice(&[0x9100_0484, 0x17ff_fbff]);
+        let (mut cpu, mut plat) = doorbell_machine(&code);
+        assert_eq!(cpu.run(&mut plat, 1001), Exit::BudgetSpent);
+        assert_eq!((cpu.icount, cpu.regs.x[3], cpu.regs.x[4]), (1001, 251, 250));
+        assert_eq!(cpu.regs.pc, 0x1004);
+        assert_eq!(cpu.run(&mut plat, 3), Exit::BudgetSpent);
+        assert_eq!(cpu.regs.pc, 0x1000);
+        // The blocks are linked to each other by now; a new breakpoint must
+        // still stop the run.
+        cpu.add_breakpoint(0x2000);
+        assert_eq!(cpu.run(&mut plat, 1000), Exit::Breakpoint);
+        assert_eq!((cpu.regs.pc, cpu.icount), (0x2000, 1006));
     }
 
     #[test]
