@@ -244,13 +244,29 @@ struct JumpEntry {
 /// every other (Linux patches kernel text while other CPUs run).
 pub struct SharedCode {
     maps: RefCell<CodeMaps>,
-    /// Per vCPU: pages that became code pages since it last looked, whose write
-    /// permission it must drop from its own TLB (so writes reach the slow path).
-    to_protect: Vec<RefCell<Vec<u64>>>,
+    /// Per vCPU: what the others asked of it since it last looked (see
+    /// [`Remote`]). A vCPU does it before it fetches its next block.
+    remote: Vec<RefCell<Vec<Remote>>>,
     pending: Vec<Cell<bool>>,
     /// The last jump-cache generation handed out (see [`Link`]).
     generations: Cell<u64>,
 }
+
+/// What one vCPU asks of the others' TLBs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Remote {
+    /// A page became a code page: drop write permission to it (so that writes
+    /// reach the slow path and drop its blocks).
+    ProtectCode(u64),
+    /// A broadcast TLBI (the Inner Shareable forms) of everything.
+    FlushTlb,
+    /// A broadcast TLBI by VA.
+    FlushTlbVa(u64),
+}
+
+/// Past this many queued requests for one vCPU (one that sleeps while the others
+/// keep issuing TLBIs), its TLB flushes collapse into one flush of everything.
+const REMOTE_QUEUE_LIMIT: usize = 256;
 
 #[derive(Default)]
 struct CodeMaps {
@@ -263,7 +279,7 @@ impl SharedCode {
     pub fn new(cpus: usize) -> Rc<SharedCode> {
         Rc::new(SharedCode {
             maps: RefCell::default(),
-            to_protect: (0..cpus).map(|_| RefCell::default()).collect(),
+            remote: (0..cpus).map(|_| RefCell::default()).collect(),
             pending: (0..cpus).map(|_| Cell::new(false)).collect(),
             generations: Cell::new(0),
         })
@@ -289,15 +305,28 @@ impl SharedCode {
             starts.push(pa);
         }
         maps.blocks.insert(pa, block);
+        drop(maps);
         if new_page {
-            for (cpu, queue) in self.to_protect.iter().enumerate() {
-                if cpu != by_cpu {
-                    queue.borrow_mut().push(page);
-                    self.pending[cpu].set(true);
-                }
-            }
+            self.post(by_cpu, Remote::ProtectCode(page));
         }
         new_page
+    }
+    /// Queues `work` for every vCPU but `by_cpu`.
+    fn post(&self, by_cpu: usize, work: Remote) {
+        for (cpu, queue) in self.remote.iter().enumerate() {
+            if cpu == by_cpu {
+                continue;
+            }
+            let mut queue = queue.borrow_mut();
+            let is_flush = !matches!(work, Remote::ProtectCode(_));
+            if is_flush && queue.len() >= REMOTE_QUEUE_LIMIT {
+                queue.retain(|w| matches!(w, Remote::ProtectCode(_)));
+                queue.push(Remote::FlushTlb);
+            } else {
+                queue.push(work);
+            }
+            self.pending[cpu].set(true);
+        }
     }
     /// Drops every block decoded from physical page `pa_page`.
     pub fn invalidate_page(&self, pa_page: u64) {
@@ -322,9 +351,9 @@ impl SharedCode {
     fn has_pending(&self, cpu: usize) -> bool {
         self.pending.get(cpu).is_some_and(|p| p.get())
     }
-    fn take_pending(&self, cpu: usize) -> Vec<u64> {
+    fn take_pending(&self, cpu: usize) -> Vec<Remote> {
         self.pending[cpu].set(false);
-        std::mem::take(&mut *self.to_protect[cpu].borrow_mut())
+        std::mem::take(&mut *self.remote[cpu].borrow_mut())
     }
 }
 
@@ -587,6 +616,34 @@ impl Cpu {
         self.tlb[0].flush_where(drop);
         self.tlb[1].flush_where(drop);
         self.code.forget_jumps();
+    }
+
+    /// TLBI VMALLE1IS, ASIDE1IS: every vCPU forgets all cached translations
+    /// (the others before they fetch their next block).
+    pub fn flush_tlb_broadcast(&mut self) {
+        self.flush_tlb();
+        self.code.shared.post(self.index, Remote::FlushTlb);
+    }
+
+    /// TLBI VAE1IS and the other Inner Shareable forms by VA.
+    pub fn flush_tlb_va_broadcast(&mut self, va: u64) {
+        self.flush_tlb_va(va);
+        self.code.shared.post(self.index, Remote::FlushTlbVa(va));
+    }
+
+    /// Does what the other vCPUs asked of this one's TLBs.
+    #[inline(never)]
+    fn do_remote_work(&mut self) {
+        for work in self.code.shared.take_pending(self.index) {
+            match work {
+                Remote::ProtectCode(page) => {
+                    self.tlb[0].protect_code_page(page);
+                    self.tlb[1].protect_code_page(page);
+                }
+                Remote::FlushTlb => self.flush_tlb(),
+                Remote::FlushTlbVa(va) => self.flush_tlb_va(va),
+            }
+        }
     }
 
     pub fn flush_tlb_page(&mut self, va: u64) {
@@ -863,10 +920,7 @@ impl Cpu {
             return Err(Exception::PcAlignment(pc));
         }
         if self.code.shared.has_pending(self.index) {
-            for page in self.code.shared.take_pending(self.index) {
-                self.tlb[0].protect_code_page(page);
-                self.tlb[1].protect_code_page(page);
-            }
+            self.do_remote_work();
         }
         let tag = pc | self.regs.el as u64;
         let generation = self.code.generation;
@@ -1682,6 +1736,51 @@ mod tests {
         cpu.add_breakpoint(0x2000);
         assert_eq!(cpu.run(&mut plat, 1000), Exit::Breakpoint);
         assert_eq!((cpu.regs.pc, cpu.icount), (0x2000, 1006));
+    }
+
+    #[test]
+    fn inner_shareable_tlbi_reaches_the_other_vcpus() {
+        let mut mem = Ram::new(0, 0x4000).unwrap();
+        // 0x1000: ldr x2, [x0] / 0x1100: tlbi vmalle1is / 0x1200: tlbi vmalle1
+        // / 0x1300: tlbi vae1is, x0 / 0x1400: nop
+        for (pc, word) in [
+            (0x1000u64, 0xf940_0002u32),
+            (0x1100, 0xd508_831f),
+            (0x1200, 0xd508_871f),
+            (0x1300, 0xd508_8320),
+            (0x1400, 0xd503_201f),
+        ] {
+            mem.slice_mut(pc, 4)
+                .unwrap()
+                .copy_from_slice(&word.to_le_bytes());
+        }
+        let shared = SharedCode::new(2);
+        let mut cpus = [Cpu::new(0), Cpu::new(1)];
+        for cpu in cpus.iter_mut() {
+            cpu.share_code(shared.clone());
+        }
+        let [reader, other] = &mut cpus;
+        let mut run_at = |cpu: &mut Cpu, pc: u64, x0: u64| {
+            cpu.regs.pc = pc;
+            cpu.regs.x[0] = x0;
+            assert_eq!(cpu.run(&mut mem, 1), Exit::BudgetSpent);
+        };
+        let cached = |cpu: &Cpu| cpu.tlb[0].entries[Tlb::index(0x2000)].tag_read == 0x2000;
+        run_at(reader, 0x1000, 0x2000);
+        assert!(cached(reader));
+        // A local TLBI on the other vCPU leaves the reader's TLB alone...
+        run_at(other, 0x1200, 0);
+        run_at(reader, 0x1400, 0);
+        assert!(cached(reader));
+        // ... the Inner Shareable forms reach it before its next instruction.
+        run_at(other, 0x1100, 0);
+        assert!(cached(reader), "not before it runs again");
+        run_at(reader, 0x1400, 0);
+        assert!(!cached(reader));
+        run_at(reader, 0x1000, 0x2000);
+        run_at(other, 0x1300, 0x2);
+        run_at(reader, 0x1400, 0);
+        assert!(!cached(reader), "by VA");
     }
 
     #[test]

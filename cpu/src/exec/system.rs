@@ -153,11 +153,15 @@ pub fn sys(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
             }
             Ok(Flow::Next)
         }
-        // TLBI VMALLE1(IS), VAE1(IS), ASIDE1(IS), VAAE1(IS), VALE1(IS), VAALE1(IS)
+        // TLBI VMALLE1(IS), VAE1(IS), ASIDE1(IS), VAAE1(IS), VALE1(IS), VAALE1(IS);
+        // the Inner Shareable forms (CRm 3) reach every vCPU.
         (0, 8, 3 | 7, 0 | 1 | 2 | 3 | 5 | 7) if !el0 => {
-            match op2 {
-                1 | 3 | 5 | 7 => cpu.flush_tlb_va(sign_extend_va(xt << 12)),
-                _ => cpu.flush_tlb(),
+            let va = sign_extend_va(xt << 12);
+            match (crm == 3, op2) {
+                (false, 1 | 3 | 5 | 7) => cpu.flush_tlb_va(va),
+                (false, _) => cpu.flush_tlb(),
+                (true, 1 | 3 | 5 | 7) => cpu.flush_tlb_va_broadcast(va),
+                (true, _) => cpu.flush_tlb_broadcast(),
             }
             Ok(Flow::Next)
         }
