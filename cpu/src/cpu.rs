@@ -313,12 +313,12 @@ impl SharedCode {
     }
     /// Queues `work` for every vCPU but `by_cpu`.
     fn post(&self, by_cpu: usize, work: Remote) {
+        let is_flush = !matches!(work, Remote::ProtectCode(_));
         for (cpu, queue) in self.remote.iter().enumerate() {
             if cpu == by_cpu {
                 continue;
             }
             let mut queue = queue.borrow_mut();
-            let is_flush = !matches!(work, Remote::ProtectCode(_));
             if is_flush && queue.len() >= REMOTE_QUEUE_LIMIT {
                 queue.retain(|w| matches!(w, Remote::ProtectCode(_)));
                 queue.push(Remote::FlushTlb);
@@ -705,7 +705,7 @@ impl Cpu {
                     }
                 }
             }
-            let tag = self.regs.pc | self.regs.el as u64;
+            let tag = self.block_tag();
             let block = match self.fetch_block(plat) {
                 Ok(b) => b,
                 Err(e) => {
@@ -740,7 +740,7 @@ impl Cpu {
                             break;
                         }
                     }
-                    tag = self.regs.pc | self.regs.el as u64;
+                    tag = self.block_tag();
                     match self.chained(&block, tag, limit) {
                         Some(next) => block = next,
                         None => {
@@ -807,6 +807,13 @@ impl Cpu {
         }
     }
 
+    /// The key of the block at the PC, in the jump cache and in links: the PC
+    /// (4-aligned) with the EL in its low bits.
+    #[inline(always)]
+    fn block_tag(&self) -> u64 {
+        self.regs.pc | self.regs.el as u64
+    }
+
     /// Parks the outcome of an instruction that stops the block (see [`Step`]).
     pub(crate) fn park(&mut self, result: exec::ExecResult) {
         self.parked = result;
@@ -838,7 +845,7 @@ impl Cpu {
     /// `generation`.
     #[inline(always)]
     fn reruns(&self, block: &Block, tag: u64, generation: u64, limit: u64) -> bool {
-        self.regs.pc | self.regs.el as u64 == tag
+        self.block_tag() == tag
             && self.code.generation == generation
             && self.may_chain(block, limit)
     }
@@ -922,7 +929,7 @@ impl Cpu {
         if self.code.shared.has_pending(self.index) {
             self.do_remote_work();
         }
-        let tag = pc | self.regs.el as u64;
+        let tag = self.block_tag();
         let generation = self.code.generation;
         let user = self.mmu_index(false);
         let slot = &mut self.code.jump[jump_slot(pc)];
@@ -1533,15 +1540,19 @@ mod tests {
     use super::*;
     use crate::memory::Ram;
 
-    /// `str x1, [x0]; ldr x2, [x0]; b .` at 0x1000, data at 0x2000.
-    fn machine() -> (Cpu, Ram) {
-        let mut mem = Ram::new(0, 0x4000).unwrap();
-        let code: [u32; 3] = [0xf900_0001, 0xf940_0002, 0x1400_0000];
-        for (i, w) in code.iter().enumerate() {
-            mem.slice_mut(0x1000 + 4 * i as u64, 4)
+    /// Writes instruction words to `ram` from `at` on.
+    fn write_code(ram: &mut Ram, at: u64, words: &[u32]) {
+        for (i, w) in words.iter().enumerate() {
+            ram.slice_mut(at + 4 * i as u64, 4)
                 .unwrap()
                 .copy_from_slice(&w.to_le_bytes());
         }
+    }
+
+    /// `str x1, [x0]; ldr x2, [x0]; b .` at 0x1000, data at 0x2000.
+    fn machine() -> (Cpu, Ram) {
+        let mut mem = Ram::new(0, 0x4000).unwrap();
+        write_code(&mut mem, 0x1000, &[0xf900_0001, 0xf940_0002, 0x1400_0000]);
         let mut cpu = Cpu::new(0);
         cpu.regs.pc = 0x1000;
         cpu.regs.x[0] = 0x2000;
@@ -1657,11 +1668,7 @@ mod tests {
 
     fn doorbell_machine(code: &[u32]) -> (Cpu, Doorbell) {
         let mut ram = Ram::new(0, 0x4000).unwrap();
-        for (i, w) in code.iter().enumerate() {
-            ram.slice_mut(0x1000 + 4 * i as u64, 4)
-                .unwrap()
-                .copy_from_slice(&w.to_le_bytes());
-        }
+        write_code(&mut ram, 0x1000, code);
         let mut cpu = Cpu::new(0);
         cpu.regs.pc = 0x1000;
         cpu.sys.vbar = 0x3000;
@@ -1688,11 +1695,7 @@ mod tests {
         let (mut cpu, mut plat) = doorbell_machine(&[0xf900_0001, 0x17ff_ffff]);
         cpu.regs.x[0] = 0x10_0000;
         cpu.regs.daif = 0;
-        let spin = 0x1400_0000u32; // b .
-        plat.ram
-            .slice_mut(0x3280, 4)
-            .unwrap()
-            .copy_from_slice(&spin.to_le_bytes());
+        write_code(&mut plat.ram, 0x3280, &[0x1400_0000]); // b .
         cpu.run(&mut plat, 1000);
         // Taken after the first pass: the IRQ vector (current EL, SP_ELx) at the
         // loop's start.
@@ -1744,15 +1747,13 @@ mod tests {
         // 0x1000: ldr x2, [x0] / 0x1100: tlbi vmalle1is / 0x1200: tlbi vmalle1
         // / 0x1300: tlbi vae1is, x0 / 0x1400: nop
         for (pc, word) in [
-            (0x1000u64, 0xf940_0002u32),
+            (0x1000, 0xf940_0002),
             (0x1100, 0xd508_831f),
             (0x1200, 0xd508_871f),
             (0x1300, 0xd508_8320),
             (0x1400, 0xd503_201f),
         ] {
-            mem.slice_mut(pc, 4)
-                .unwrap()
-                .copy_from_slice(&word.to_le_bytes());
+            write_code(&mut mem, pc, &[word]);
         }
         let shared = SharedCode::new(2);
         let mut cpus = [Cpu::new(0), Cpu::new(1)];

@@ -12,6 +12,7 @@
 //! states and compares.
 
 use super::bitmask::decode_bit_masks;
+use super::branch::jump;
 use super::dp::{add_sub, extend_reg, logic_flags, shift_reg, sized};
 use super::ldst::{base, iss, transfer_pair, transfer_single};
 use super::{ExecResult, Flow};
@@ -774,11 +775,11 @@ fn branch_after_compare(cpu: &mut Cpu, p: &Prepared) -> Step {
     Step::Jump
 }
 
-/// A PC-relative jump by `offset` bytes.
+/// A PC-relative jump by `offset` bytes (the executor's [`jump`], as a step).
 #[inline(always)]
 fn jump_by(cpu: &mut Cpu, offset: u64) -> Step {
-    cpu.regs.pc = cpu.regs.pc.wrapping_add(offset);
-    Step::Jump
+    let result = jump(cpu, offset as i64);
+    park(cpu, result)
 }
 
 /// B.cond.
