@@ -12,6 +12,8 @@
 //! random words plus the systematic parts), `ARMVM_SWEEP_SEED` the seed;
 //! `ARMVM_SWEEP_SHOW=<class>` prints examples of one class.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use armvm_cpu::decode::{self, a64, a64_fp, a64_simd, Op};
@@ -387,20 +389,8 @@ struct Stats {
     unclassified_count: u64,
 }
 
-/// Cooperates with test runners: `--list` names this one test, and a name filter
-/// that does not match it skips the run (as libtest would).
-fn skipped_by_args(name: &str) -> bool {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        println!("{name}: test");
-        return true;
-    }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str()))
-}
-
 fn main() {
-    if skipped_by_args("decoder_sweep") {
+    if common::skipped_by_args("decoder_sweep") {
         return;
     }
     let cs = match Capstone::new()

@@ -34,6 +34,7 @@
 mod asm;
 #[path = "differential/case.rs"]
 mod case;
+mod common;
 #[path = "differential/directed.rs"]
 mod directed;
 #[path = "differential/elf.rs"]
@@ -240,20 +241,8 @@ impl Runner {
     }
 }
 
-/// Cooperates with test runners: `--list` names this one test, and a name filter
-/// that does not match it skips the run (as libtest would).
-fn skipped_by_args(name: &str) -> bool {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        println!("{name}: test");
-        return true;
-    }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str()))
-}
-
 fn main() {
-    if skipped_by_args("differential") {
+    if common::skipped_by_args("differential") {
         return;
     }
     let seed = env_u64("ARMVM_DIFF_SEED").unwrap_or(DEFAULT_SEED);
