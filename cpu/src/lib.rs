@@ -16,6 +16,8 @@ pub mod memory;
 pub mod mmu;
 pub mod state;
 pub mod sysreg;
+#[cfg(test)]
+mod test_rng;
 
 pub use cpu::{Access, Cpu, Exit, Platform};
 pub use exception::Exception;

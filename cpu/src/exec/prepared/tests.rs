@@ -12,22 +12,12 @@ use crate::memory::Ram;
 use crate::state::Regs;
 use crate::sysreg::sctlr;
 use crate::sysreg::SysRegs;
+use crate::test_rng::Rng;
 
 const RAM_BASE: u64 = 0x4000_0000;
 const RAM_SIZE: u64 = 0x4000;
 
-/// splitmix64.
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }

@@ -16,6 +16,7 @@ use crate::exception::Exception;
 use crate::exec::{execute, Flow};
 use crate::memory::Ram;
 use crate::state::fpsr;
+use crate::test_rng::Rng;
 
 /// The data buffer, at the same address as in the reference harness.
 pub const BUF: u64 = 0x3000_8000;
@@ -56,18 +57,8 @@ pub const fn undef(asm: &'static str, word: u32) -> (&'static str, u32) {
     (asm, word)
 }
 
-/// splitmix64.
-struct Rng(u64);
-
+// The generator is splitmix64, as in the reference harness's driver.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     /// A doubleword that is half the time uniformly random and half the time made
     /// of lanes of one size (8 to 64 bits) holding edge values: 0, 1, the signed
     /// maximum and minimum, all ones, small positive and negative numbers (shift
