@@ -49,22 +49,20 @@ compute_mul:
     .global report
     .type report, %function
 report:
-    mov     x20, x0
-    mov     x21, x30
-    adr     x0, result_text
-    bl      puts
-    mov     x0, x20
-    bl      put_decimal
-    mov     w0, #'\n'
-    strb    w0, [x19]
-    ret     x21
+    adr     x1, result_text
+    b       print_labelled
 
 // report_magic(x0): prints "magic=x0\n"
     .type report_magic, %function
 report_magic:
+    adr     x1, magic_text
+    b       print_labelled
+
+// print_labelled(x0 = value, x1 = label): prints the label, x0 and a newline
+print_labelled:
     mov     x20, x0
     mov     x21, x30
-    adr     x0, magic_text
+    mov     x0, x1
     bl      puts
     mov     x0, x20
     bl      put_decimal
