@@ -1,21 +1,27 @@
 //! The "virt" board: its memory map, its devices and their interrupt wiring, and
 //! the description the FDT is generated from. Modelled on QEMU's virt machine so that
 //! firmware and kernels written for it find what they expect.
+//!
+//! Everything about where a device sits and which SPI it drives is here: [`Board::build`]
+//! wires the bus from [`map`] and [`spi`], and [`describe`] turns the same constants
+//! into the FDT description.
 
-use std::cell::{Cell, RefCell};
+use std::io::Write;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use armvm_cpu::memory::{BusError, PhysMemory};
+use armvm_cpu::cpu::SharedCode;
+use armvm_cpu::memory::{BusError, GuestMemory, PhysMemory, Ram, RamError};
 use armvm_cpu::Platform;
-use armvm_devices::clock::{Clock, HostClock};
-use armvm_devices::gic::{Gic, GicVersion};
+use armvm_devices::clock::{Clock, HostClock, COUNTER_HZ};
+use armvm_devices::gic::{self, Gic, GicVersion};
 use armvm_devices::pl011::Pl011;
 use armvm_devices::pl031::Pl031;
-use armvm_devices::Bus;
+use armvm_devices::virtio_mmio::{EmptySlot, SLOT_SIZE};
+use armvm_devices::{Bus, IrqHub, SharedDevice};
 use armvm_firmware::fdt::{BoardDescription, GicKind, MmioWithSpi};
-
+use crossbeam_channel::{Receiver, Sender};
 /// Physical memory map.
 pub mod map {
     pub const GIC_DIST: (u64, u64) = (0x0800_0000, 0x1_0000);
@@ -54,35 +60,129 @@ pub fn max_cpus(version: GicVersion) -> usize {
     }
 }
 
+/// What a board is built from.
+pub struct BoardConfig {
+    pub gic: GicVersion,
+    pub cpus: usize,
+    pub ram_size: u64,
+    /// Where the PL011's output goes.
+    pub serial_out: Box<dyn Write + Send>,
+    /// Each vCPU's "look at your interrupt lines" flag.
+    pub irq_flags: Vec<Arc<AtomicBool>>,
+    /// The vCPUs' decoded code, which device writes into RAM invalidate.
+    pub code: Rc<SharedCode>,
+}
+
 /// What the vCPUs see of the machine: the bus, the clock, the interrupt controller.
 pub struct Board {
     pub bus: Bus,
-    pub clock: Rc<HostClock>,
-    pub gic: Rc<RefCell<Gic>>,
-    pub uart: Rc<RefCell<Pl011>>,
-    pub rtc: Rc<RefCell<Pl031>>,
-    /// The vCPU currently running (banked GIC registers depend on it).
-    pub current_cpu: Rc<Cell<usize>>,
+    pub memory: Arc<GuestMemory>,
+    pub clock: Arc<HostClock>,
+    pub gic: Arc<Mutex<Gic>>,
+    pub uart: Arc<Mutex<Pl011>>,
+    pub rtc: Arc<Mutex<Pl031>>,
+    /// Levels of the devices' interrupt lines, and the levels the GIC last got.
+    irq_hub: Arc<IrqHub>,
+    applied_spis: [u64; 4],
     /// Each vCPU's "interrupt lines may have changed" flag.
-    pub irq_flags: Vec<Arc<AtomicBool>>,
+    irq_flags: Vec<Arc<AtomicBool>>,
+    code: Rc<SharedCode>,
+    /// Signalled when a device line changes, so that an idle machine wakes up.
+    wake: (Sender<()>, Receiver<()>),
 }
 
 impl Board {
-    /// Feeds the devices' interrupt outputs into the GIC and tells every vCPU to
-    /// look at its lines again.
-    pub fn sync_device_irqs(&mut self) {
-        let uart = self.uart.borrow().irq_level();
-        let rtc = self.rtc.borrow_mut().irq_level();
-        let mut gic = self.gic.borrow_mut();
-        gic.set_level(0, 32 + spi::UART, uart);
-        gic.set_level(0, 32 + spi::RTC, rtc);
-        drop(gic);
-        self.flag_all();
+    pub fn build(config: BoardConfig) -> Result<Board, RamError> {
+        let memory = GuestMemory::new(vec![Ram::new(map::RAM_BASE, config.ram_size)?]);
+        let clock = Arc::new(HostClock::new(COUNTER_HZ));
+        let irq_hub = IrqHub::new();
+        let wake = crossbeam_channel::bounded(1);
+        let kick = {
+            let flags = config.irq_flags.clone();
+            let waker = wake.0.clone();
+            move || {
+                for f in &flags {
+                    f.store(true, Ordering::Release);
+                }
+                let _ = waker.try_send(());
+            }
+        };
+        let dma_kick = kick.clone();
+        irq_hub.on_change(Box::new(kick));
+        memory.on_dma_write(Box::new(dma_kick));
+
+        let mut bus = Bus::new(memory.clone());
+        bus.log_unmapped = std::env::var_os("ARMVM_DEBUG").is_some();
+        let uart = Arc::new(Mutex::new(Pl011::new(
+            config.serial_out,
+            irq_hub.line(spi::UART),
+        )));
+        bus.add_device(map::UART.0, map::UART.1, uart.clone());
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let rtc = Arc::new(Mutex::new(Pl031::new(
+            clock.clone(),
+            wall,
+            irq_hub.line(spi::RTC),
+        )));
+        bus.add_device(map::RTC.0, map::RTC.1, rtc.clone());
+        for i in 0..map::VIRTIO_SLOTS {
+            bus.add_device(
+                map::VIRTIO_BASE + i * SLOT_SIZE,
+                SLOT_SIZE,
+                Arc::new(Mutex::new(EmptySlot)),
+            );
+        }
+        let gic = Arc::new(Mutex::new(Gic::new(config.gic, config.cpus, GIC_IRQS)));
+        add_gic_windows(&mut bus, &gic, config.gic, config.cpus);
+        Ok(Board {
+            bus,
+            memory,
+            clock,
+            gic,
+            uart,
+            rtc,
+            irq_hub,
+            applied_spis: [0; 4],
+            irq_flags: config.irq_flags,
+            code: config.code,
+            wake,
+        })
+    }
+
+    /// Brings the GIC and the code cache up to date with what devices did since
+    /// the last look: changed interrupt lines, and RAM they wrote (decoded code
+    /// there is stale).
+    pub fn service_devices(&mut self) {
+        for (pa, len) in self.memory.take_dma_writes() {
+            self.code.invalidate_range(pa, len);
+        }
+        let changes = self.irq_hub.take_changes(&mut self.applied_spis);
+        if !changes.is_empty() {
+            let mut gic = gic::lock(&self.gic);
+            for (spi, level) in changes {
+                gic.set_level(0, 32 + spi, level);
+            }
+            drop(gic);
+            self.flag_all();
+        }
+    }
+
+    /// Looks at the devices whose interrupt depends on time passing (the RTC's
+    /// match), as the run loop does for the generic timers.
+    pub fn poll_timed_devices(&mut self) {
+        self.rtc.lock().unwrap_or_else(|e| e.into_inner()).poll();
+    }
+
+    /// Signalled when a device's interrupt line changes (to wake an idle machine).
+    pub fn wakeups(&self) -> &Receiver<()> {
+        &self.wake.1
     }
 
     /// Sets the timer PPIs of `cpu`.
     pub fn set_timer_levels(&mut self, cpu: usize, virt: bool, phys: bool) {
-        let mut gic = self.gic.borrow_mut();
+        let mut gic = gic::lock(&self.gic);
         gic.set_level(cpu, PPI_VIRT_TIMER, virt);
         gic.set_level(cpu, PPI_PHYS_TIMER, phys);
         drop(gic);
@@ -91,35 +191,37 @@ impl Board {
 
     pub fn flag_all(&self) {
         for f in &self.irq_flags {
-            f.store(true, Ordering::Relaxed);
+            f.store(true, Ordering::Release);
         }
     }
 
     fn is_gic(&self, pa: u64) -> bool {
         (map::GIC_DIST.0..map::GIC_REDIST_LIMIT).contains(&pa)
     }
+
+    /// Copies `data` into guest RAM at `pa` (loaders); false if it does not fit.
+    pub fn load(&self, pa: u64, data: &[u8]) -> bool {
+        self.memory.write(pa, data).is_ok()
+    }
 }
 
 impl PhysMemory for Board {
     fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
-        self.bus.ram_page(pa)
+        self.memory.ram_page(pa)
     }
-    fn mmio_read(&mut self, pa: u64, size: u8) -> Result<u64, BusError> {
-        let v = self.bus.mmio_read(pa, size);
-        // Reads change state too (the UART's FIFO, the GIC's acknowledge).
+    fn mmio_read(&mut self, cpu: usize, pa: u64, size: u8) -> Result<u64, BusError> {
+        let v = self.bus.mmio_read(cpu, pa, size);
+        // GIC reads change its outputs (acknowledge); other devices push their
+        // own lines through the interrupt hub.
         if self.is_gic(pa) {
             self.flag_all();
-        } else {
-            self.sync_device_irqs();
         }
         v
     }
-    fn mmio_write(&mut self, pa: u64, size: u8, value: u64) -> Result<(), BusError> {
-        let r = self.bus.mmio_write(pa, size, value);
+    fn mmio_write(&mut self, cpu: usize, pa: u64, size: u8, value: u64) -> Result<(), BusError> {
+        let r = self.bus.mmio_write(cpu, pa, size, value);
         if self.is_gic(pa) {
             self.flag_all();
-        } else {
-            self.sync_device_irqs();
         }
         r
     }
@@ -133,22 +235,40 @@ impl Platform for Board {
         self.clock.frequency()
     }
     fn device_sysreg_read(&mut self, cpu: usize, key: u32) -> Option<u64> {
-        let v = self.gic.borrow_mut().sysreg_read(cpu, key);
+        let v = gic::lock(&self.gic).sysreg_read(cpu, key);
         // Acknowledging an interrupt (ICC_IAR*) changes the outputs.
         self.flag_all();
         v
     }
     fn device_sysreg_write(&mut self, cpu: usize, key: u32, value: u64) -> bool {
-        let ok = self.gic.borrow_mut().sysreg_write(cpu, key, value);
+        let ok = gic::lock(&self.gic).sysreg_write(cpu, key, value);
         self.flag_all();
         ok
     }
     fn interrupt_lines(&mut self, cpu: usize) -> Option<(bool, bool)> {
-        let gic = self.gic.borrow();
+        self.service_devices();
+        let gic = gic::lock(&self.gic);
         Some((gic.irq_line(cpu), gic.fiq_line(cpu)))
     }
     fn timer_changed(&mut self, cpu: usize, virt: bool, phys: bool) {
         self.set_timer_levels(cpu, virt, phys);
+    }
+}
+
+fn add_gic_windows(bus: &mut Bus, gic: &Arc<Mutex<Gic>>, version: GicVersion, cpus: usize) {
+    use armvm_devices::gic::{GicCpuInterface, GicDistributor, GicRedistributor};
+    let dist: SharedDevice = Arc::new(Mutex::new(GicDistributor(gic.clone())));
+    bus.add_device(map::GIC_DIST.0, map::GIC_DIST.1, dist);
+    match version {
+        GicVersion::V2 => {
+            let cpuif = Arc::new(Mutex::new(GicCpuInterface(gic.clone())));
+            bus.add_device(map::GIC_CPU.0, map::GIC_CPU.1, cpuif);
+        }
+        GicVersion::V3 => {
+            let redist = Arc::new(Mutex::new(GicRedistributor(gic.clone())));
+            let size = cpus as u64 * map::GIC_REDIST_PER_CPU;
+            bus.add_device(map::GIC_REDIST_BASE, size, redist);
+        }
     }
 }
 
@@ -192,8 +312,8 @@ pub fn describe(
         },
         virtio: (0..map::VIRTIO_SLOTS)
             .map(|i| MmioWithSpi {
-                base: map::VIRTIO_BASE + i * armvm_devices::virtio_mmio::SLOT_SIZE,
-                size: armvm_devices::virtio_mmio::SLOT_SIZE,
+                base: map::VIRTIO_BASE + i * SLOT_SIZE,
+                size: SLOT_SIZE,
                 spi: spi::VIRTIO_FIRST + i as u32,
             })
             .collect(),

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use armvm_devices::gic::GicVersion;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
 #[command(name = "armvm", version, about = "A full-system ARM (AArch64) emulator", long_about = None)]
@@ -46,12 +47,12 @@ pub struct RunArgs {
     pub smp: usize,
 
     /// Interrupt controller: GICv2 (up to 8 vCPUs) or GICv3.
-    #[arg(long, value_name = "2|3", default_value = "2", value_parser = ["2", "3"])]
-    pub gic: String,
+    #[arg(long, value_enum, default_value = "2")]
+    pub gic: GicArg,
 
     /// Instruction the guest uses to call PSCI firmware.
-    #[arg(long, value_name = "hvc|smc", default_value = "hvc", value_parser = ["hvc", "smc"])]
-    pub psci_conduit: String,
+    #[arg(long, value_enum, default_value = "hvc")]
+    pub psci_conduit: PsciConduit,
 
     /// Where the PL011 UART goes: stdio, file:PATH, or none.
     #[arg(long, value_name = "TARGET", default_value = "stdio")]
@@ -100,6 +101,43 @@ pub struct RunArgs {
     /// 127.0.0.1:1234 unless --gdb says otherwise).
     #[arg(short = 'S')]
     pub gdb_stop: bool,
+}
+
+/// `--gic`: the interrupt controller's architecture version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GicArg {
+    /// GICv2 (memory-mapped CPU interface, up to 8 vCPUs)
+    #[value(name = "2")]
+    V2,
+    /// GICv3 (system-register CPU interface, redistributors)
+    #[value(name = "3")]
+    V3,
+}
+
+impl GicArg {
+    pub fn version(self) -> GicVersion {
+        match self {
+            GicArg::V2 => GicVersion::V2,
+            GicArg::V3 => GicVersion::V3,
+        }
+    }
+}
+
+/// `--psci-conduit`: the instruction that calls PSCI firmware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PsciConduit {
+    Hvc,
+    Smc,
+}
+
+impl PsciConduit {
+    /// The FDT `method` property.
+    pub fn name(self) -> &'static str {
+        match self {
+            PsciConduit::Hvc => "hvc",
+            PsciConduit::Smc => "smc",
+        }
+    }
 }
 
 /// Parses decimal or 0x-prefixed hexadecimal.

@@ -1,8 +1,12 @@
 //! The host side of the serial console: where UART output goes, where input comes
 //! from, and the QEMU-style escape keys (Ctrl-A x quits, Ctrl-A h helps).
 //!
-//! Input is read by a thread and handed to the machine through a channel. When stdin
-//! is a terminal it is put in raw mode (restored when the console is dropped) so that
+//! Input is read by a thread and handed to the machine through a small bounded
+//! channel: the thread reads stdin only as fast as the guest takes bytes out of
+//! the UART (a fast producer such as `< /dev/zero` waits in the pipe, not in
+//! armvm's memory). Ctrl-A x and host signals travel on a separate control
+//! channel, so they get through while the guest is not reading. When stdin is a
+//! terminal it is put in raw mode (restored when the console is dropped) so that
 //! keys reach the guest unchanged; when it is not (a pipe in tests) it is read as is.
 
 use std::io::{Read, Write};
@@ -38,6 +42,26 @@ pub enum ConsoleEvent {
     Byte(u8),
     /// The user typed Ctrl-A x.
     Quit,
+}
+
+/// What stops the machine from the host side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Ctrl-A x on the console.
+    Quit,
+    /// SIGTERM, SIGINT or SIGHUP (the signal number).
+    Signal(i32),
+}
+
+/// Bytes typed or piped in, at most this many ahead of the guest.
+const INPUT_QUEUE: usize = 64;
+
+/// The host's input to the machine.
+pub struct HostInput {
+    /// Console bytes (bounded: see the module documentation).
+    pub bytes: Receiver<u8>,
+    /// Quit requests and signals.
+    pub control: Receiver<Control>,
 }
 
 const CTRL_A: u8 = 0x01;
@@ -108,14 +132,35 @@ impl Drop for RawMode {
     }
 }
 
-/// Starts the stdin reader. Escape keys are honoured only on a terminal.
-pub fn spawn_input(interactive: bool) -> Receiver<ConsoleEvent> {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    std::thread::spawn(move || read_input(tx, interactive));
-    rx
+/// Starts the stdin reader and the signal watcher. Escape keys are honoured only
+/// on a terminal.
+pub fn spawn_input(interactive: bool) -> HostInput {
+    let (tx, bytes) = crossbeam_channel::bounded(INPUT_QUEUE);
+    let (control_tx, control) = crossbeam_channel::unbounded();
+    let quit = control_tx.clone();
+    std::thread::spawn(move || read_input(tx, quit, interactive));
+    watch_signals(control_tx);
+    HostInput { bytes, control }
 }
 
-fn read_input(tx: Sender<ConsoleEvent>, interactive: bool) {
+/// SIGTERM, SIGINT and SIGHUP become [`Control::Signal`]: the machine stops in
+/// order (disks flushed, terminal restored) instead of dying mid-write.
+fn watch_signals(tx: Sender<Control>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
+        eprintln!("armvm: cannot watch for signals; SIGTERM will not flush disks");
+        return;
+    };
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if tx.send(Control::Signal(sig)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn read_input(tx: Sender<u8>, control: Sender<Control>, interactive: bool) {
     let mut parser = EscapeParser::default();
     let mut buf = [0u8; 256];
     let mut stdin = std::io::stdin();
@@ -133,10 +178,13 @@ fn read_input(tx: Sender<ConsoleEvent>, interactive: bool) {
             } else {
                 Some(ConsoleEvent::Byte(b))
             };
-            if let Some(e) = event {
-                if tx.send(e).is_err() {
-                    return;
-                }
+            let sent = match event {
+                Some(ConsoleEvent::Byte(b)) => tx.send(b).is_ok(),
+                Some(ConsoleEvent::Quit) => control.send(Control::Quit).is_ok(),
+                None => true,
+            };
+            if !sent {
+                return;
             }
         }
     }

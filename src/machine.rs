@@ -6,31 +6,24 @@
 //! UART into the GIC, services exits (PSCI, semihosting), and sleeps when every
 //! running vCPU waits in WFI.
 
-use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::time::Duration;
 
 use armvm_cpu::cpu::{mpidr_of, SharedCode};
-use armvm_cpu::memory::{Ram, RamError};
+use armvm_cpu::memory::RamError;
 use armvm_cpu::{Cpu, Exit};
-use armvm_devices::clock::{Clock, HostClock, COUNTER_HZ};
-use armvm_devices::gic::{Gic, GicVersion};
-use armvm_devices::pl011::Pl011;
-use armvm_devices::pl031::Pl031;
-use armvm_devices::virtio_mmio::{EmptySlot, SLOT_SIZE};
-use armvm_devices::Bus;
+use armvm_devices::clock::{Clock, COUNTER_HZ};
+use armvm_devices::gic::{self, GicVersion};
 use armvm_firmware::linux::{self, LinuxError, DTB_MAX};
 use armvm_firmware::loader::{self, LoadError};
 use armvm_firmware::psci::{self, Outcome as PsciOutcome, PowerState};
 use armvm_firmware::semihosting::{HeapInfo, Outcome, Semihosting};
 use armvm_firmware::{fdt, linux::Layout};
-use crossbeam_channel::Receiver;
 
-use crate::board::{self, map, Board};
-use crate::cli::RunArgs;
-use crate::console::{self, ConsoleEvent, RawMode, SerialTarget};
+use crate::board::{self, map, Board, BoardConfig};
+use crate::cli::{PsciConduit, RunArgs};
+use crate::console::{self, Control, HostInput, RawMode, SerialTarget};
 use crate::gdb;
 use crate::trace::Tracer;
 
@@ -102,18 +95,14 @@ fn read_file(path: &Path) -> Result<Vec<u8>, MachineError> {
 
 /// Boots the machine described by `args`; returns the exit status.
 pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
-    let version = if args.gic == "3" {
-        GicVersion::V3
-    } else {
-        GicVersion::V2
-    };
+    let version = args.gic.version();
     if args.smp == 0 {
         return Err(MachineError::NoCpus);
     }
     let max = board::max_cpus(version);
     if args.smp > max {
         return Err(MachineError::TooManyCpus {
-            version: if args.gic == "3" { 3 } else { 2 },
+            version: if version == GicVersion::V3 { 3 } else { 2 },
             max,
             asked: args.smp,
         });
@@ -196,12 +185,7 @@ impl Machine {
         version: GicVersion,
         tracer: Option<Tracer>,
     ) -> Result<Machine, MachineError> {
-        let clock = Rc::new(HostClock::new(COUNTER_HZ));
-        let mut bus = Bus::default();
-        bus.log_unmapped = std::env::var_os("ARMVM_DEBUG").is_some();
-        bus.add_ram(Ram::new(map::RAM_BASE, args.memory)?);
-
-        let serial_out: Box<dyn Write> = match &args.serial {
+        let serial_out: Box<dyn Write + Send> = match &args.serial {
             SerialTarget::Stdio => Box::new(std::io::stdout()),
             SerialTarget::None => Box::new(std::io::sink()),
             SerialTarget::File(p) => {
@@ -213,24 +197,6 @@ impl Machine {
                 )
             }
         };
-        let uart = Rc::new(RefCell::new(Pl011::new(serial_out)));
-        bus.add_device(map::UART.0, map::UART.1, uart.clone());
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let rtc = Rc::new(RefCell::new(Pl031::new(clock.clone(), wall)));
-        bus.add_device(map::RTC.0, map::RTC.1, rtc.clone());
-        for i in 0..map::VIRTIO_SLOTS {
-            bus.add_device(
-                map::VIRTIO_BASE + i * SLOT_SIZE,
-                SLOT_SIZE,
-                Rc::new(RefCell::new(EmptySlot)),
-            );
-        }
-        let gic = Rc::new(RefCell::new(Gic::new(version, args.smp, board::GIC_IRQS)));
-        let current_cpu = Rc::new(Cell::new(0));
-        add_gic_windows(&mut bus, &gic, &current_cpu, version, args.smp);
-
         let shared_code = SharedCode::new(args.smp);
         let mut vcpus: Vec<Vcpu> = (0..args.smp)
             .map(|i| {
@@ -257,19 +223,17 @@ impl Machine {
                 v.cpu.set_trace(Some(t.hook()));
             }
         }
-        let irq_flags = vcpus
-            .iter()
-            .map(|v| v.cpu.interrupts_changed.clone())
-            .collect();
-        let mut board = Board {
-            bus,
-            clock,
-            gic,
-            uart,
-            rtc,
-            current_cpu,
-            irq_flags,
-        };
+        let mut board = Board::build(BoardConfig {
+            gic: version,
+            cpus: args.smp,
+            ram_size: args.memory,
+            serial_out,
+            irq_flags: vcpus
+                .iter()
+                .map(|v| v.cpu.interrupts_changed.clone())
+                .collect(),
+            code: shared_code,
+        })?;
 
         let (entry, dtb, heap) = load_guest(args, version, &mut board)?;
         let boot = &mut vcpus[0].cpu;
@@ -289,19 +253,27 @@ impl Machine {
             board,
             semihosting,
             uart_input: !args.semihosting && args.serial != SerialTarget::None,
-            psci_smc: args.psci_conduit == "smc",
+            psci_smc: args.psci_conduit == PsciConduit::Smc,
             dtb,
             tracer,
             gdb: None,
         })
     }
 
-    fn run(&mut self, input: &Receiver<ConsoleEvent>) -> Stop {
+    fn run(&mut self, input: &HostInput) -> Stop {
         if let Some(s) = &mut self.semihosting {
-            let rx = input.clone();
-            s.set_input(Box::new(move || match rx.recv() {
-                Ok(ConsoleEvent::Byte(b)) => Some(b),
-                Ok(ConsoleEvent::Quit) | Err(_) => None,
+            let (bytes, control) = (input.bytes.clone(), input.control.clone());
+            // A blocking read that gives up (end of input) when the host wants to
+            // stop, leaving that request for the run loop.
+            s.set_input(Box::new(move || loop {
+                if !control.is_empty() {
+                    return None;
+                }
+                match bytes.recv_timeout(Duration::from_millis(50)) {
+                    Ok(b) => return Some(b),
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
+                }
             }));
         }
         let slice = if self.vcpus.len() == 1 {
@@ -322,7 +294,8 @@ impl Machine {
                 break stop;
             }
             self.update_timers();
-            self.board.sync_device_irqs();
+            self.board.poll_timed_devices();
+            self.board.service_devices();
             let mut ran = false;
             for i in 0..self.vcpus.len() {
                 if let Some(stop) = self.run_vcpu(i, slice, &mut ran) {
@@ -360,7 +333,11 @@ impl Machine {
             };
             gdb::machine_stopped(self, code);
         }
-        self.board.uart.borrow_mut().flush();
+        self.board
+            .uart
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush();
         let _ = std::io::stdout().flush();
         if let Some(t) = self.tracer.take() {
             for v in &self.vcpus {
@@ -371,16 +348,19 @@ impl Machine {
         stop
     }
 
-    /// Moves console input into the UART; Ctrl-A x stops the machine.
-    fn poll_input(&mut self, input: &Receiver<ConsoleEvent>) -> Option<Stop> {
+    /// Ctrl-A x and host signals stop the machine; console input moves into the
+    /// UART as far as its FIFO has room.
+    fn poll_input(&mut self, input: &HostInput) -> Option<Stop> {
+        if let Ok(c) = input.control.try_recv() {
+            return Some(control_stop(c));
+        }
         if !self.uart_input {
             return None;
         }
-        let mut uart = self.board.uart.borrow_mut();
+        let mut uart = self.board.uart.lock().unwrap_or_else(|e| e.into_inner());
         while uart.can_receive() {
-            match input.try_recv() {
-                Ok(ConsoleEvent::Byte(b)) => uart.receive(b),
-                Ok(ConsoleEvent::Quit) => return Some(Stop::Exit(0)),
+            match input.bytes.try_recv() {
+                Ok(b) => uart.receive(b),
                 Err(_) => break,
             }
         }
@@ -389,12 +369,14 @@ impl Machine {
 
     fn update_timers(&mut self) {
         let now = self.board.clock.ticks();
+        let mut gic = gic::lock(&self.board.gic);
         for (i, v) in self.vcpus.iter().enumerate() {
             let (virt, phys) = v.cpu.timer_levels(now);
-            let mut gic = self.board.gic.borrow_mut();
             gic.set_level(i, board::PPI_VIRT_TIMER, virt);
             gic.set_level(i, board::PPI_PHYS_TIMER, phys);
         }
+        drop(gic);
+        self.board.flag_all();
     }
 
     /// Runs vCPU `i` for a slice if it can run; sets `ran` if it did.
@@ -407,7 +389,6 @@ impl Machine {
         if slice == 0 {
             return None;
         }
-        self.board.current_cpu.set(i);
         let v = &mut self.vcpus[i];
         if v.sleeping {
             v.cpu.refresh_interrupt_lines(&mut self.board);
@@ -482,9 +463,10 @@ impl Machine {
         None
     }
 
-    /// Every running vCPU waits: sleep until the next timer deadline, console input,
-    /// or a short while, whichever comes first.
-    fn idle(&mut self, input: &Receiver<ConsoleEvent>) -> Option<Stop> {
+    /// Every running vCPU waits: sleep until the next timer deadline, console
+    /// input, a device interrupt, a host signal, or a short while, whichever
+    /// comes first.
+    fn idle(&mut self, input: &HostInput) -> Option<Stop> {
         let deadline = self
             .vcpus
             .iter()
@@ -495,22 +477,42 @@ impl Machine {
         if wait.is_zero() {
             return None;
         }
-        if !self.uart_input {
-            std::thread::sleep(wait);
-            return None;
-        }
-        match input.recv_timeout(wait) {
-            Ok(ConsoleEvent::Byte(b)) => {
-                self.board.uart.borrow_mut().receive(b);
-                None
-            }
-            Ok(ConsoleEvent::Quit) => Some(Stop::Exit(0)),
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+        // Input that the UART has no room for waits in its channel.
+        let uart_ready = self.uart_input
+            && self
+                .board
+                .uart
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .can_receive();
+        let never = crossbeam_channel::never();
+        let bytes = if uart_ready { &input.bytes } else { &never };
+        crossbeam_channel::select! {
+            recv(bytes) -> b => match b {
+                Ok(b) => self.board.uart.lock().unwrap_or_else(|e| e.into_inner()).receive(b),
                 // Input ended (a closed pipe): keep time moving without it.
-                std::thread::sleep(wait);
-                None
+                Err(_) => std::thread::sleep(wait),
+            },
+            recv(input.control) -> c => {
+                if let Ok(c) = c {
+                    return Some(control_stop(c));
+                }
             }
+            recv(self.board.wakeups()) -> _ => {}
+            default(wait) => {}
+        }
+        None
+    }
+}
+
+/// How a host request ends the machine: Ctrl-A x as a clean exit (0), a signal
+/// with 128 + its number, as shells report it.
+fn control_stop(c: Control) -> Stop {
+    match c {
+        Control::Quit => Stop::Exit(0),
+        Control::Signal(sig) => {
+            eprintln!("armvm: stopping on signal {sig}");
+            Stop::Exit(128u8.wrapping_add(sig as u8))
         }
     }
 }
@@ -535,42 +537,6 @@ impl gdb::Guest for Machine {
     }
 }
 
-fn add_gic_windows(
-    bus: &mut Bus,
-    gic: &Rc<RefCell<Gic>>,
-    current_cpu: &Rc<Cell<usize>>,
-    version: GicVersion,
-    cpus: usize,
-) {
-    use armvm_devices::gic::{GicCpuInterface, GicDistributor, GicRedistributor};
-    let dist = GicDistributor {
-        gic: gic.clone(),
-        current_cpu: current_cpu.clone(),
-    };
-    bus.add_device(
-        map::GIC_DIST.0,
-        map::GIC_DIST.1,
-        Rc::new(RefCell::new(dist)),
-    );
-    match version {
-        GicVersion::V2 => {
-            let cpuif = GicCpuInterface {
-                gic: gic.clone(),
-                current_cpu: current_cpu.clone(),
-            };
-            bus.add_device(map::GIC_CPU.0, map::GIC_CPU.1, Rc::new(RefCell::new(cpuif)));
-        }
-        GicVersion::V3 => {
-            let redist = GicRedistributor {
-                gic: gic.clone(),
-                current_cpu: current_cpu.clone(),
-            };
-            let size = cpus as u64 * map::GIC_REDIST_PER_CPU;
-            bus.add_device(map::GIC_REDIST_BASE, size, Rc::new(RefCell::new(redist)));
-        }
-    }
-}
-
 /// Where the boot vCPU starts.
 struct Entry {
     pc: u64,
@@ -591,11 +557,11 @@ fn load_guest(
     let kernel_path = &args.kernel;
     let image = read_file(kernel_path)?;
     let initrd = args.initrd.as_deref().map(read_file).transpose()?;
-    let bus = &mut board.bus;
+    let bus = &*board;
 
     let (pc, image_end, layout_dtb, initrd_range) =
         if loader::is_elf(&image) || args.load_addr.is_some() {
-            let loaded = loader::load(&image, args.load_addr, &mut |pa, d| bus.write_ram(pa, d))
+            let loaded = loader::load(&image, args.load_addr, &mut |pa, d| bus.load(pa, d))
                 .map_err(|source| MachineError::Load {
                     path: kernel_path.clone(),
                     source,
@@ -640,7 +606,7 @@ fn load_guest(
                 path: kernel_path.clone(),
                 source,
             })?;
-            if !bus.write_ram(kernel, &image) {
+            if !bus.load(kernel, &image) {
                 return Err(MachineError::DoesNotFit {
                     what: "the kernel",
                     size: image.len() as u64,
@@ -655,7 +621,7 @@ fn load_guest(
         };
 
     if let (Some(data), Some((start, _))) = (&initrd, initrd_range) {
-        if !bus.write_ram(start, data) {
+        if !bus.load(start, data) {
             return Err(MachineError::DoesNotFit {
                 what: "the initrd",
                 size: data.len() as u64,
@@ -672,11 +638,7 @@ fn load_guest(
         }
         None => {
             let mpidrs = (0..args.smp).map(mpidr_of).collect();
-            let method = if args.psci_conduit == "smc" {
-                "smc"
-            } else {
-                "hvc"
-            };
+            let method = args.psci_conduit.name();
             let desc = board::describe(
                 version,
                 mpidrs,
@@ -689,7 +651,7 @@ fn load_guest(
             fdt::build(&desc).map_err(|e| MachineError::Fdt(e.to_string()))?
         }
     };
-    if layout_dtb + dtb.len() as u64 > ram_top || !bus.write_ram(layout_dtb, &dtb) {
+    if layout_dtb + dtb.len() as u64 > ram_top || !bus.load(layout_dtb, &dtb) {
         return Err(MachineError::DoesNotFit {
             what: "the device tree",
             size: dtb.len() as u64,

@@ -339,6 +339,25 @@ impl SharedCode {
             }
         }
     }
+    /// Drops every block decoded from `pa..pa+len`: devices wrote there (DMA).
+    /// Very large ranges drop everything.
+    pub fn invalidate_range(&self, pa: u64, len: u64) {
+        const PAGEWISE_LIMIT: u64 = 1 << 30;
+        if len == 0 {
+            return;
+        }
+        let (first, last) = (pa & !0xfff, pa.saturating_add(len - 1) & !0xfff);
+        if last - first >= PAGEWISE_LIMIT {
+            self.clear();
+            return;
+        }
+        if self.maps.borrow().pages.is_empty() {
+            return;
+        }
+        for page in (first..=last).step_by(0x1000) {
+            self.invalidate_page(page);
+        }
+    }
     fn clear(&self) {
         let mut maps = self.maps.borrow_mut();
         for b in maps.blocks.values() {
@@ -1185,7 +1204,7 @@ impl Cpu {
             // SAFETY: a valid RAM page, access within it.
             Some(page) => Ok(unsafe { host_load(page.add((t.pa & 0xfff) as usize), size) }),
             None => mem
-                .mmio_read(t.pa, size as u8)
+                .mmio_read(self.index, t.pa, size as u8)
                 .map_err(|_| Self::data_abort(va, FaultKind::External, false, acc)),
         }
     }
@@ -1265,7 +1284,7 @@ impl Cpu {
                 Ok(())
             }
             None => mem
-                .mmio_write(t.pa, size as u8, value)
+                .mmio_write(self.index, t.pa, size as u8, value)
                 .map_err(|_| Self::data_abort(va, FaultKind::External, true, acc)),
         }
     }
@@ -1641,10 +1660,21 @@ mod tests {
         fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
             self.ram.ram_page(pa)
         }
-        fn mmio_read(&mut self, pa: u64, size: u8) -> Result<u64, crate::memory::BusError> {
-            self.ram.mmio_read(pa, size)
+        fn mmio_read(
+            &mut self,
+            cpu: usize,
+            pa: u64,
+            size: u8,
+        ) -> Result<u64, crate::memory::BusError> {
+            self.ram.mmio_read(cpu, pa, size)
         }
-        fn mmio_write(&mut self, pa: u64, _: u8, _: u64) -> Result<(), crate::memory::BusError> {
+        fn mmio_write(
+            &mut self,
+            _: usize,
+            pa: u64,
+            _: u8,
+            _: u64,
+        ) -> Result<(), crate::memory::BusError> {
             if pa != 0x10_0000 {
                 return Err(crate::memory::BusError(pa));
             }

@@ -278,19 +278,17 @@ impl Regime {
     }
 }
 
+/// A table descriptor. Tables live in RAM: a walk that reaches a device (or
+/// nothing) is an external abort on the walk.
 fn read_descriptor(mem: &mut dyn PhysMemory, pa: u64) -> Option<u64> {
     if !pa.is_multiple_of(8) {
         return None;
     }
-    match mem.ram_page(pa) {
-        // SAFETY: ram_page returns a valid pointer to a 4 KiB page; the offset is
-        // 8-aligned and inside it.
-        Some(page) => {
-            Some(unsafe { (page.add((pa & 0xfff) as usize) as *const u64).read_unaligned() })
-        }
-        None => mem.mmio_read(pa, 8).ok(),
-    }
-    .map(u64::from_le)
+    let page = mem.ram_page(pa)?;
+    // SAFETY: ram_page returns a valid pointer to a 4 KiB page; the offset is
+    // 8-aligned and inside it.
+    let raw = unsafe { (page.add((pa & 0xfff) as usize) as *const u64).read_unaligned() };
+    Some(u64::from_le(raw))
 }
 
 /// The direct-mapped software TLB of one translation regime and privilege.

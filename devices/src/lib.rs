@@ -5,9 +5,11 @@
 pub mod bus;
 pub mod clock;
 pub mod gic;
+pub mod irq;
 pub mod pl011;
 pub mod pl031;
 pub mod virtio_mmio;
 
-pub use bus::{Bus, MmioDevice};
+pub use bus::{Bus, MmioDevice, SharedDevice};
 pub use clock::{Clock, HostClock};
+pub use irq::{IrqHub, IrqLine};

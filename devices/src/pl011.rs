@@ -2,10 +2,13 @@
 //!
 //! Transmission is instantaneous: a byte written to UARTDR goes straight to the
 //! output writer. Received bytes wait in a 16-entry FIFO. The interrupt output is
-//! `(UARTRIS & UARTIMSC) != 0`, read by the board through [`Pl011::irq_level`].
+//! `(UARTRIS & UARTIMSC) != 0`, driven onto the UART's [`IrqLine`] after every
+//! change.
 
 use std::collections::VecDeque;
 use std::io::Write;
+
+use crate::irq::IrqLine;
 
 const UARTDR: u64 = 0x000; // Data register, RW
 const UARTRSR: u64 = 0x004; // Receive status / error clear, RW
@@ -39,7 +42,8 @@ const LCR_FEN: u32 = 1 << 4;
 const FIFO_DEPTH: usize = 16;
 
 pub struct Pl011 {
-    output: Box<dyn Write>,
+    output: Box<dyn Write + Send>,
+    irq: IrqLine,
     rx_fifo: VecDeque<u8>,
     ilpr: u32,
     ibrd: u32,
@@ -55,9 +59,10 @@ pub struct Pl011 {
 }
 
 impl Pl011 {
-    pub fn new(output: Box<dyn Write>) -> Pl011 {
+    pub fn new(output: Box<dyn Write + Send>, irq: IrqLine) -> Pl011 {
         Pl011 {
             output,
+            irq,
             rx_fifo: VecDeque::new(),
             ilpr: 0,
             ibrd: 0,
@@ -76,6 +81,10 @@ impl Pl011 {
     /// The interrupt output.
     pub fn irq_level(&self) -> bool {
         self.ris & self.imsc != 0
+    }
+
+    fn drive_irq(&self) {
+        self.irq.set(self.irq_level());
     }
 
     fn capacity(&self) -> usize {
@@ -98,6 +107,7 @@ impl Pl011 {
             self.rx_fifo.push_back(byte);
         }
         self.update_rx_interrupts();
+        self.drive_irq();
     }
 
     /// RX trigger level in bytes (UARTIFLS.RXIFLSEL: 1/8 .. 7/8 of the FIFO).
@@ -152,7 +162,7 @@ impl Pl011 {
 }
 
 impl crate::MmioDevice for Pl011 {
-    fn read(&mut self, offset: u64, _size: u8) -> u64 {
+    fn read(&mut self, _cpu: usize, offset: u64, _size: u8) -> u64 {
         let v = match offset {
             UARTDR => {
                 let b = self.rx_fifo.pop_front().unwrap_or(0);
@@ -179,10 +189,11 @@ impl crate::MmioDevice for Pl011 {
                 0
             }
         };
+        self.drive_irq();
         v as u64
     }
 
-    fn write(&mut self, offset: u64, _size: u8, value: u64) {
+    fn write(&mut self, _cpu: usize, offset: u64, _size: u8, value: u64) {
         let v = value as u32;
         match offset {
             UARTDR => self.transmit(v as u8),
@@ -205,6 +216,7 @@ impl crate::MmioDevice for Pl011 {
             UARTDMACR => self.dmacr = v & 7,
             _ => self.bad_accesses += 1,
         }
+        self.drive_irq();
     }
 }
 
@@ -212,15 +224,14 @@ impl crate::MmioDevice for Pl011 {
 mod tests {
     use super::*;
     use crate::MmioDevice;
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use std::sync::{Arc, Mutex};
 
     /// A writer the test can inspect after handing it to the UART.
     #[derive(Clone, Default)]
-    struct Sink(Rc<RefCell<Vec<u8>>>);
+    struct Sink(Arc<Mutex<Vec<u8>>>);
     impl Write for Sink {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(b);
+            self.0.lock().unwrap().extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -231,30 +242,32 @@ mod tests {
     #[test]
     fn transmit_goes_to_output_and_raises_tx_interrupt() {
         let sink = Sink::default();
-        let mut u = Pl011::new(Box::new(sink.clone()));
-        u.write(UARTIMSC, 4, INT_TX as u64);
+        let line = IrqLine::detached();
+        let mut u = Pl011::new(Box::new(sink.clone()), line.clone());
+        u.write(0, UARTIMSC, 4, INT_TX as u64);
         for b in b"hi\n" {
-            u.write(UARTDR, 4, *b as u64);
+            u.write(0, UARTDR, 4, *b as u64);
         }
-        assert_eq!(&*sink.0.borrow(), b"hi\n");
-        assert!(u.irq_level());
-        u.write(UARTICR, 4, INT_TX as u64);
-        assert!(!u.irq_level());
+        assert_eq!(&*sink.0.lock().unwrap(), b"hi\n");
+        assert!(u.irq_level() && line.level());
+        u.write(0, UARTICR, 4, INT_TX as u64);
+        assert!(!u.irq_level() && !line.level());
     }
 
     #[test]
     fn receive_fifo_flags_and_interrupts() {
-        let mut u = Pl011::new(Box::new(Sink::default()));
-        assert_eq!(u.read(UARTFR, 4) as u32 & FR_RXFE, FR_RXFE);
-        u.write(UARTLCR_H, 4, LCR_FEN as u64);
-        u.write(UARTIMSC, 4, (INT_RX | INT_RT) as u64);
+        let line = IrqLine::detached();
+        let mut u = Pl011::new(Box::new(Sink::default()), line.clone());
+        assert_eq!(u.read(0, UARTFR, 4) as u32 & FR_RXFE, FR_RXFE);
+        u.write(0, UARTLCR_H, 4, LCR_FEN as u64);
+        u.write(0, UARTIMSC, 4, (INT_RX | INT_RT) as u64);
         u.receive(b'a');
         assert!(
-            u.irq_level(),
+            line.level(),
             "receive timeout raised for data below the trigger"
         );
         assert_eq!(
-            u.read(UARTRIS, 4) as u32 & INT_RX,
+            u.read(0, UARTRIS, 4) as u32 & INT_RX,
             0,
             "1 byte is below the 1/2 trigger"
         );
@@ -262,23 +275,23 @@ mod tests {
             u.receive(*b);
         }
         assert!(!u.can_receive());
-        assert_eq!(u.read(UARTFR, 4) as u32 & FR_RXFF, FR_RXFF);
-        assert_eq!(u.read(UARTRIS, 4) as u32 & INT_RX, INT_RX);
+        assert_eq!(u.read(0, UARTFR, 4) as u32 & FR_RXFF, FR_RXFF);
+        assert_eq!(u.read(0, UARTRIS, 4) as u32 & INT_RX, INT_RX);
         let mut got = Vec::new();
-        while u.read(UARTFR, 4) as u32 & FR_RXFE == 0 {
-            got.push(u.read(UARTDR, 4) as u8);
+        while u.read(0, UARTFR, 4) as u32 & FR_RXFE == 0 {
+            got.push(u.read(0, UARTDR, 4) as u8);
         }
         assert_eq!(got, b"abcdefghijklmnop");
-        assert!(!u.irq_level());
+        assert!(!u.irq_level() && !line.level());
     }
 
     #[test]
     fn identification_registers_and_bad_offsets() {
-        let mut u = Pl011::new(Box::new(Sink::default()));
-        let id: Vec<u64> = (0..8).map(|i| u.read(ID_BASE + 4 * i, 4)).collect();
+        let mut u = Pl011::new(Box::new(Sink::default()), IrqLine::detached());
+        let id: Vec<u64> = (0..8).map(|i| u.read(0, ID_BASE + 4 * i, 4)).collect();
         assert_eq!(id, vec![0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1]);
-        assert_eq!(u.read(0x800, 4), 0);
-        u.write(0x800, 4, 1);
+        assert_eq!(u.read(0, 0x800, 4), 0);
+        u.write(0, 0x800, 4, 1);
         assert_eq!(u.bad_accesses, 2);
     }
 }

@@ -4,9 +4,10 @@
 //! machine started plus the board clock's elapsed time, so it stays consistent with
 //! the generic timer (and deterministic when the board clock is).
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::irq::IrqLine;
 
 const RTCDR: u64 = 0x000; // Data register, RO
 const RTCMR: u64 = 0x004; // Match register, RW
@@ -21,7 +22,8 @@ const ID_BASE: u64 = 0xfe0; // RTCPeriphID0-3, RTCPCellID0-3, RO
 const ID_BYTES: [u8; 8] = [0x31, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
 
 pub struct Pl031 {
-    clock: Rc<dyn Clock>,
+    clock: Arc<dyn Clock + Send + Sync>,
+    irq: IrqLine,
     /// RTC value at clock tick 0.
     base_seconds: u64,
     match_value: u32,
@@ -35,9 +37,10 @@ pub struct Pl031 {
 
 impl Pl031 {
     /// `wall_seconds`: seconds since the epoch at the moment the clock read 0.
-    pub fn new(clock: Rc<dyn Clock>, wall_seconds: u64) -> Pl031 {
+    pub fn new(clock: Arc<dyn Clock + Send + Sync>, wall_seconds: u64, irq: IrqLine) -> Pl031 {
         Pl031 {
             clock,
+            irq,
             base_seconds: wall_seconds,
             match_value: 0,
             imsc: 0,
@@ -64,12 +67,19 @@ impl Pl031 {
         self.update();
         self.ris & self.imsc != 0
     }
+
+    /// Checks for a match as time passes (the board calls this between slices,
+    /// as it looks at the generic timers) and drives the interrupt line.
+    pub fn poll(&mut self) {
+        let level = self.irq_level();
+        self.irq.set(level);
+    }
 }
 
 impl crate::MmioDevice for Pl031 {
-    fn read(&mut self, offset: u64, _size: u8) -> u64 {
+    fn read(&mut self, _cpu: usize, offset: u64, _size: u8) -> u64 {
         self.update();
-        (match offset {
+        let v = match offset {
             RTCDR => self.now(),
             RTCMR => self.match_value,
             RTCLR => self.now(),
@@ -84,10 +94,12 @@ impl crate::MmioDevice for Pl031 {
                 self.bad_accesses += 1;
                 0
             }
-        }) as u64
+        };
+        self.poll();
+        v as u64
     }
 
-    fn write(&mut self, offset: u64, _size: u8, value: u64) {
+    fn write(&mut self, _cpu: usize, offset: u64, _size: u8, value: u64) {
         let v = value as u32;
         match offset {
             RTCMR => {
@@ -105,6 +117,7 @@ impl crate::MmioDevice for Pl031 {
             RTCICR => self.ris &= !(v & 1),
             _ => self.bad_accesses += 1,
         }
+        self.poll();
     }
 }
 
@@ -112,12 +125,12 @@ impl crate::MmioDevice for Pl031 {
 mod tests {
     use super::*;
     use crate::MmioDevice;
-    use std::cell::Cell;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
-    struct FakeClock(Cell<u64>);
+    struct FakeClock(AtomicU64);
     impl Clock for FakeClock {
         fn ticks(&self) -> u64 {
-            self.0.get()
+            self.0.load(Ordering::Relaxed)
         }
         fn frequency(&self) -> u64 {
             100
@@ -126,21 +139,26 @@ mod tests {
 
     #[test]
     fn counts_seconds_loads_and_matches() {
-        let clock = Rc::new(FakeClock(Cell::new(0)));
-        let mut rtc = Pl031::new(clock.clone(), 1_700_000_000);
-        assert_eq!(rtc.read(RTCDR, 4), 1_700_000_000);
-        clock.0.set(250); // 2.5 s
-        assert_eq!(rtc.read(RTCDR, 4), 1_700_000_002);
-        rtc.write(RTCLR, 4, 1000);
-        assert_eq!(rtc.read(RTCDR, 4), 1000);
-        rtc.write(RTCIMSC, 4, 1);
-        rtc.write(RTCMR, 4, 1002);
+        let clock = Arc::new(FakeClock(AtomicU64::new(0)));
+        let line = IrqLine::detached();
+        let mut rtc = Pl031::new(clock.clone(), 1_700_000_000, line.clone());
+        assert_eq!(rtc.read(0, RTCDR, 4), 1_700_000_000);
+        clock.0.store(250, Ordering::Relaxed); // 2.5 s
+        assert_eq!(rtc.read(0, RTCDR, 4), 1_700_000_002);
+        rtc.write(0, RTCLR, 4, 1000);
+        assert_eq!(rtc.read(0, RTCDR, 4), 1000);
+        rtc.write(0, RTCIMSC, 4, 1);
+        rtc.write(0, RTCMR, 4, 1002);
         assert!(!rtc.irq_level());
-        clock.0.set(450); // 2 s later
+        clock.0.store(450, Ordering::Relaxed); // 2 s later
+        assert!(!line.level(), "nothing has looked at the time yet");
+        rtc.poll();
+        assert!(line.level());
         assert!(rtc.irq_level());
-        rtc.write(RTCICR, 4, 1);
+        rtc.write(0, RTCICR, 4, 1);
         assert!(!rtc.irq_level(), "the match fires once");
-        assert_eq!(rtc.read(ID_BASE, 4), 0x31);
-        assert_eq!(rtc.read(RTCCR, 4), 1);
+        assert!(!line.level());
+        assert_eq!(rtc.read(0, ID_BASE, 4), 0x31);
+        assert_eq!(rtc.read(0, RTCCR, 4), 1);
     }
 }

@@ -16,7 +16,7 @@ const ARMVM_VENDOR: u32 = 0x564d_5241;
 pub struct EmptySlot;
 
 impl crate::MmioDevice for EmptySlot {
-    fn read(&mut self, offset: u64, _size: u8) -> u64 {
+    fn read(&mut self, _cpu: usize, offset: u64, _size: u8) -> u64 {
         (match offset {
             MAGIC_VALUE => MAGIC,
             VERSION => 2,
@@ -25,7 +25,7 @@ impl crate::MmioDevice for EmptySlot {
             _ => 0,
         }) as u64
     }
-    fn write(&mut self, _offset: u64, _size: u8, _value: u64) {}
+    fn write(&mut self, _cpu: usize, _offset: u64, _size: u8, _value: u64) {}
 }
 
 #[cfg(test)]
@@ -36,10 +36,10 @@ mod tests {
     #[test]
     fn empty_slot_identifies_as_no_device() {
         let mut s = EmptySlot;
-        assert_eq!(s.read(MAGIC_VALUE, 4), 0x7472_6976);
-        assert_eq!(s.read(VERSION, 4), 2);
-        assert_eq!(s.read(DEVICE_ID, 4), 0);
-        s.write(0x070, 4, 0xff); // Status: ignored
-        assert_eq!(s.read(0x070, 4), 0);
+        assert_eq!(s.read(0, MAGIC_VALUE, 4), 0x7472_6976);
+        assert_eq!(s.read(0, VERSION, 4), 2);
+        assert_eq!(s.read(0, DEVICE_ID, 4), 0);
+        s.write(0, 0x070, 4, 0xff); // Status: ignored
+        assert_eq!(s.read(0, 0x070, 4), 0);
     }
 }

@@ -135,10 +135,10 @@ impl PhysMemory for Probe {
     fn ram_page(&mut self, _: u64) -> Option<*mut u8> {
         None
     }
-    fn mmio_read(&mut self, pa: u64, _: u8) -> Result<u64, BusError> {
+    fn mmio_read(&mut self, _: usize, pa: u64, _: u8) -> Result<u64, BusError> {
         Err(BusError(pa))
     }
-    fn mmio_write(&mut self, pa: u64, _: u8, _: u64) -> Result<(), BusError> {
+    fn mmio_write(&mut self, _: usize, pa: u64, _: u8, _: u64) -> Result<(), BusError> {
         Err(BusError(pa))
     }
 }

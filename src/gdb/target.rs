@@ -112,10 +112,9 @@ impl MultiThreadBase for Machine {
                 break;
             };
             let n = chunk(va, data.len() - done);
-            let Some(src) = board.bus.read_ram(pa, n) else {
+            if board.memory.read(pa, &mut data[done..done + n]).is_err() {
                 break;
-            };
-            data[done..done + n].copy_from_slice(src);
+            }
             done += n;
         }
         if done == 0 && !data.is_empty() {
@@ -137,14 +136,14 @@ impl MultiThreadBase for Machine {
             let va = start.wrapping_add(done as u64);
             let pa = locate(&*cpus[i], board, va, phys).ok_or(TargetError::Errno(EFAULT))?;
             let n = chunk(va, data.len() - done);
-            if board.bus.read_ram(pa, n).is_none() {
+            if !board.memory.contains(pa, n as u64) {
                 return Err(TargetError::Errno(EFAULT));
             }
             pieces.push((pa, done, n));
             done += n;
         }
         for (pa, off, n) in pieces {
-            board.bus.write_ram(pa, &data[off..off + n]);
+            let _ = board.memory.write(pa, &data[off..off + n]);
             // Code decoded from these bytes is stale on every vCPU.
             for cpu in cpus.iter_mut() {
                 cpu.invalidate_code_page(pa);
@@ -341,8 +340,8 @@ fn add_breakpoint(m: &mut Machine, addr: u64, hw: bool) -> TargetResult<bool, Ma
         // A software breakpoint replaces an instruction: it needs one in RAM, mapped
         // in the regime of the selected vCPU.
         let cpu = p.cpus.get(dbg.selected).ok_or(TargetError::Errno(EINVAL))?;
-        let mapped = locate(cpu, p.board, addr, dbg.phys)
-            .is_some_and(|pa| p.board.bus.read_ram(pa, 4).is_some());
+        let mapped =
+            locate(cpu, p.board, addr, dbg.phys).is_some_and(|pa| p.board.memory.contains(pa, 4));
         if !mapped || addr & 3 != 0 {
             return Err(TargetError::Errno(EFAULT));
         }

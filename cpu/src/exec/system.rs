@@ -505,10 +505,16 @@ impl crate::memory::PhysMemory for DebugPlatform<'_> {
     fn ram_page(&mut self, _pa: u64) -> Option<*mut u8> {
         None
     }
-    fn mmio_read(&mut self, pa: u64, _size: u8) -> Result<u64, crate::memory::BusError> {
+    fn mmio_read(&mut self, _: usize, pa: u64, _size: u8) -> Result<u64, crate::memory::BusError> {
         Err(crate::memory::BusError(pa))
     }
-    fn mmio_write(&mut self, pa: u64, _: u8, _: u64) -> Result<(), crate::memory::BusError> {
+    fn mmio_write(
+        &mut self,
+        _: usize,
+        pa: u64,
+        _: u8,
+        _: u64,
+    ) -> Result<(), crate::memory::BusError> {
         Err(crate::memory::BusError(pa))
     }
 }

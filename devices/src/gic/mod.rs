@@ -32,8 +32,7 @@
 //!   not: if such an interrupt is the highest pending one, the CPU sees 1023 (spurious)
 //!   and no signal, as the GICC_HPPIR / ICC_HPPIR descriptions require.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::MmioDevice;
 
@@ -570,63 +569,44 @@ fn is_word(offset: u64, size: u8) -> bool {
     size == 4 && offset.is_multiple_of(4)
 }
 
-/// GICD as a bus device; `current_cpu` is the index of the CPU making the access.
-pub struct GicDistributor {
-    pub gic: Rc<RefCell<Gic>>,
-    pub current_cpu: Rc<Cell<usize>>,
+/// Locks the GIC; a poisoned lock (a panic elsewhere) still holds valid state.
+pub fn lock(gic: &Mutex<Gic>) -> MutexGuard<'_, Gic> {
+    gic.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl MmioDevice for GicDistributor {
-    fn read(&mut self, offset: u64, size: u8) -> u64 {
-        self.gic
-            .borrow_mut()
-            .dist_read(self.current_cpu.get(), offset, size)
-    }
+/// GICD as a bus device.
+pub struct GicDistributor(pub Arc<Mutex<Gic>>);
 
-    fn write(&mut self, offset: u64, size: u8, value: u64) {
-        self.gic
-            .borrow_mut()
-            .dist_write(self.current_cpu.get(), offset, size, value)
+impl MmioDevice for GicDistributor {
+    fn read(&mut self, cpu: usize, offset: u64, size: u8) -> u64 {
+        lock(&self.0).dist_read(cpu, offset, size)
+    }
+    fn write(&mut self, cpu: usize, offset: u64, size: u8, value: u64) {
+        lock(&self.0).dist_write(cpu, offset, size, value)
     }
 }
 
 /// GICv2 GICC as a bus device.
-pub struct GicCpuInterface {
-    pub gic: Rc<RefCell<Gic>>,
-    pub current_cpu: Rc<Cell<usize>>,
-}
+pub struct GicCpuInterface(pub Arc<Mutex<Gic>>);
 
 impl MmioDevice for GicCpuInterface {
-    fn read(&mut self, offset: u64, size: u8) -> u64 {
-        self.gic
-            .borrow_mut()
-            .cpuif_read(self.current_cpu.get(), offset, size)
+    fn read(&mut self, cpu: usize, offset: u64, size: u8) -> u64 {
+        lock(&self.0).cpuif_read(cpu, offset, size)
     }
-
-    fn write(&mut self, offset: u64, size: u8, value: u64) {
-        self.gic
-            .borrow_mut()
-            .cpuif_write(self.current_cpu.get(), offset, size, value)
+    fn write(&mut self, cpu: usize, offset: u64, size: u8, value: u64) {
+        lock(&self.0).cpuif_write(cpu, offset, size, value)
     }
 }
 
 /// GICv3 redistributor region (all CPUs' GICR frames) as a bus device.
-pub struct GicRedistributor {
-    pub gic: Rc<RefCell<Gic>>,
-    pub current_cpu: Rc<Cell<usize>>,
-}
+pub struct GicRedistributor(pub Arc<Mutex<Gic>>);
 
 impl MmioDevice for GicRedistributor {
-    fn read(&mut self, offset: u64, size: u8) -> u64 {
-        self.gic
-            .borrow_mut()
-            .redist_read(self.current_cpu.get(), offset, size)
+    fn read(&mut self, cpu: usize, offset: u64, size: u8) -> u64 {
+        lock(&self.0).redist_read(cpu, offset, size)
     }
-
-    fn write(&mut self, offset: u64, size: u8, value: u64) {
-        self.gic
-            .borrow_mut()
-            .redist_write(self.current_cpu.get(), offset, size, value)
+    fn write(&mut self, cpu: usize, offset: u64, size: u8, value: u64) {
+        lock(&self.0).redist_write(cpu, offset, size, value)
     }
 }
 

@@ -859,31 +859,20 @@ fn reset_restores_reset_state() {
 }
 
 #[test]
-fn mmio_adapters_pass_the_current_cpu() {
-    let gic = Rc::new(RefCell::new(Gic::new(GicVersion::V2, 2, 64)));
-    let cpu = Rc::new(Cell::new(1));
-    let mut dist = GicDistributor {
-        gic: gic.clone(),
-        current_cpu: cpu.clone(),
-    };
-    let mut cpuif = GicCpuInterface {
-        gic: gic.clone(),
-        current_cpu: cpu.clone(),
-    };
-    assert_eq!(dist.read(GICD_ITARGETSR, 1), 0b10);
-    cpuif.write(GICC_PMR, 4, 0x80);
-    cpu.set(0);
-    assert_eq!(dist.read(GICD_ITARGETSR, 1), 0b01);
-    assert_eq!(cpuif.read(GICC_PMR, 4), 0);
-    assert_eq!(gic.borrow_mut().cpuif_read(1, GICC_PMR, 4), 0x80);
-    let gic3 = Rc::new(RefCell::new(Gic::new(GicVersion::V3, 2, 64)));
-    let mut redist = GicRedistributor {
-        gic: gic3.clone(),
-        current_cpu: cpu,
-    };
-    redist.write(GICR_STRIDE + GICR_WAKER, 4, 0);
-    assert_eq!(redist.read(GICR_WAKER, 4), 6);
-    assert_eq!(redist.read(GICR_STRIDE + GICR_WAKER, 4), 0);
+fn mmio_adapters_pass_the_accessing_cpu() {
+    let gic = Arc::new(Mutex::new(Gic::new(GicVersion::V2, 2, 64)));
+    let mut dist = GicDistributor(gic.clone());
+    let mut cpuif = GicCpuInterface(gic.clone());
+    assert_eq!(dist.read(1, GICD_ITARGETSR, 1), 0b10);
+    cpuif.write(1, GICC_PMR, 4, 0x80);
+    assert_eq!(dist.read(0, GICD_ITARGETSR, 1), 0b01);
+    assert_eq!(cpuif.read(0, GICC_PMR, 4), 0);
+    assert_eq!(lock(&gic).cpuif_read(1, GICC_PMR, 4), 0x80);
+    let gic3 = Arc::new(Mutex::new(Gic::new(GicVersion::V3, 2, 64)));
+    let mut redist = GicRedistributor(gic3);
+    redist.write(0, GICR_STRIDE + GICR_WAKER, 4, 0);
+    assert_eq!(redist.read(0, GICR_WAKER, 4), 6);
+    assert_eq!(redist.read(0, GICR_STRIDE + GICR_WAKER, 4), 0);
 }
 
 /// Every offset, size and value on every entry point: no panic, and the state stays

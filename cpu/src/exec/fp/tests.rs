@@ -20,10 +20,10 @@ impl PhysMemory for NoMemory {
     fn ram_page(&mut self, _pa: u64) -> Option<*mut u8> {
         None
     }
-    fn mmio_read(&mut self, pa: u64, _size: u8) -> Result<u64, BusError> {
+    fn mmio_read(&mut self, _: usize, pa: u64, _size: u8) -> Result<u64, BusError> {
         Err(BusError(pa))
     }
-    fn mmio_write(&mut self, pa: u64, _size: u8, _value: u64) -> Result<(), BusError> {
+    fn mmio_write(&mut self, _: usize, pa: u64, _size: u8, _value: u64) -> Result<(), BusError> {
         Err(BusError(pa))
     }
 }
