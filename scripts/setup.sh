@@ -6,13 +6,18 @@
 #   scripts/setup.sh guests     also the arm64 guest packages (installer, busybox, EDK2, ...)
 #   scripts/setup.sh path PKG   print the directory a guest package is unpacked in
 #
+# PKG linux-image-arm64 (Debian's generic arm64 kernel) is a metapackage: its
+# directory also holds the versioned package it depends on (linux-image-6.1.0-NN-arm64),
+# so boot/vmlinuz-*, boot/config-* and lib/modules/*/ are found under it.
+#
 # The cache is $ARMVM_CACHE (default ~/.cache/armvm); nothing is written into the repo.
 set -euo pipefail
 
 CACHE="${ARMVM_CACHE:-$HOME/.cache/armvm}"
-HOST_PACKAGES=(qemu-user qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
-               device-tree-compiler gdb-multiarch)
-GUEST_PACKAGES=(debian-installer-12-netboot-arm64 busybox-static:arm64 qemu-efi-aarch64)
+HOST_PACKAGES=(qemu-user qemu-system-arm qemu-utils gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+               device-tree-compiler gdb-multiarch e2fsprogs)
+GUEST_PACKAGES=(debian-installer-12-netboot-arm64 busybox-static:arm64 qemu-efi-aarch64
+                linux-image-arm64)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -37,8 +42,18 @@ install_host_tools() {
     fi
 }
 
+# Downloads one Debian package into $CACHE/debs and unpacks it into DIR.
+unpack_package() {
+    local pkg="$1" dir="$2" name="${1%%:*}"
+    (cd "$CACHE/debs" && apt-get download -qq "$pkg")
+    local deb
+    deb=$(ls -t "$CACHE/debs/${name}"_*.deb | head -n 1)
+    dpkg -x "$deb" "$dir"
+}
+
 # Unpacks one Debian package (e.g. busybox-static:arm64) into $CACHE/pkgs/NAME.
-# Tests call this in parallel: a lock on the cache serialises apt and dpkg.
+# Tests call this in parallel: a lock on the cache serialises apt and dpkg, and
+# the directory counts only once .complete is in it (a run killed half-way is redone).
 fetch_guest_package() {
     local pkg="$1" name="${1%%:*}" dir="$CACHE/pkgs/${1%%:*}"
     [ -f "$dir/.complete" ] && return 0
@@ -51,11 +66,23 @@ fetch_guest_package() {
         apt_updated=0
     fi
     apt_update
+    rm -rf "$dir"
     mkdir -p "$CACHE/debs" "$dir"
-    (cd "$CACHE/debs" && apt-get download -qq "$pkg")
-    local deb
-    deb=$(ls -t "$CACHE/debs/${name}"_*.deb | head -n 1)
-    dpkg -x "$deb" "$dir"
+    if [ "$name" = linux-image-arm64 ]; then
+        # The metapackage only names the current versioned kernel package, which
+        # holds the kernel and its modules: unpack both.
+        local versioned
+        versioned=$(apt-cache depends linux-image-arm64:arm64 |
+                    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { sub(/:arm64$/, "", $2); print $2; exit }')
+        if [ -z "$versioned" ]; then
+            echo "setup: cannot tell which kernel package linux-image-arm64 depends on" >&2
+            exit 1
+        fi
+        unpack_package linux-image-arm64:arm64 "$dir"
+        unpack_package "$versioned:arm64" "$dir"
+    else
+        unpack_package "$pkg" "$dir"
+    fi
     touch "$dir/.complete"
     echo "setup: $pkg unpacked in $dir"
 }
