@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod guest;
+
 /// The armvm binary under test.
 pub fn armvm() -> Command {
     Command::new(env!("CARGO_BIN_EXE_armvm"))
@@ -113,15 +115,26 @@ pub fn run_until(
     timeout: std::time::Duration,
     done: impl Fn(&str) -> bool,
 ) -> (String, Option<i32>) {
+    let mut cmd = armvm();
+    cmd.args(args);
+    run_command_until(cmd, prompt_and_input, timeout, done)
+}
+
+/// `run_until` for any command (e.g. QEMU running the same guest).
+pub fn run_command_until(
+    mut cmd: Command,
+    prompt_and_input: Option<(&str, &str)>,
+    timeout: std::time::Duration,
+    done: impl Fn(&str) -> bool,
+) -> (String, Option<i32>) {
     use std::io::{Read, Write};
     use std::process::Stdio;
-    let mut child = armvm()
-        .args(args)
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start armvm");
+        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
     let mut stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::spawn(move || {
