@@ -18,7 +18,8 @@ use armvm_devices::clock::{Clock, HostClock, COUNTER_HZ};
 use armvm_devices::gic::{self, Gic, GicVersion};
 use armvm_devices::pl011::Pl011;
 use armvm_devices::pl031::Pl031;
-use armvm_devices::virtio_mmio::{EmptySlot, SLOT_SIZE};
+use armvm_devices::virtio::mmio::{EmptySlot, VirtioMmio, SLOT_SIZE};
+use armvm_devices::virtio::VirtioDevice;
 use armvm_devices::{Bus, IrqHub, SharedDevice};
 use armvm_firmware::fdt::{BoardDescription, GicKind, MmioWithSpi};
 use crossbeam_channel::{Receiver, Sender};
@@ -60,6 +61,14 @@ pub fn max_cpus(version: GicVersion) -> usize {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum BoardError {
+    #[error("cannot set up guest RAM")]
+    Ram(#[from] RamError),
+    #[error("more virtio devices than the board's {0} slots")]
+    TooManyDevices(u64),
+}
+
 /// What a board is built from.
 pub struct BoardConfig {
     pub gic: GicVersion,
@@ -71,6 +80,8 @@ pub struct BoardConfig {
     pub irq_flags: Vec<Arc<AtomicBool>>,
     /// The vCPUs' decoded code, which device writes into RAM invalidate.
     pub code: Rc<SharedCode>,
+    /// Virtio devices, in slot order from slot 0 (the rest stay empty).
+    pub virtio: Vec<Box<dyn VirtioDevice>>,
 }
 
 /// What the vCPUs see of the machine: the bus, the clock, the interrupt controller.
@@ -89,10 +100,12 @@ pub struct Board {
     code: Rc<SharedCode>,
     /// Signalled when a device line changes, so that an idle machine wakes up.
     wake: (Sender<()>, Receiver<()>),
+    /// The slots that hold a device.
+    virtio: Vec<Arc<Mutex<VirtioMmio>>>,
 }
 
 impl Board {
-    pub fn build(config: BoardConfig) -> Result<Board, RamError> {
+    pub fn build(config: BoardConfig) -> Result<Board, BoardError> {
         let memory = GuestMemory::new(vec![Ram::new(map::RAM_BASE, config.ram_size)?]);
         let clock = Arc::new(HostClock::new(COUNTER_HZ));
         let irq_hub = IrqHub::new();
@@ -127,12 +140,22 @@ impl Board {
             irq_hub.line(spi::RTC),
         )));
         bus.add_device(map::RTC.0, map::RTC.1, rtc.clone());
+        let mut devices = config.virtio.into_iter();
+        let mut virtio = Vec::new();
         for i in 0..map::VIRTIO_SLOTS {
-            bus.add_device(
-                map::VIRTIO_BASE + i * SLOT_SIZE,
-                SLOT_SIZE,
-                Arc::new(Mutex::new(EmptySlot)),
-            );
+            let slot: SharedDevice = match devices.next() {
+                Some(device) => {
+                    let line = irq_hub.line(spi::VIRTIO_FIRST + i as u32);
+                    let t = Arc::new(Mutex::new(VirtioMmio::new(device, memory.clone(), line)));
+                    virtio.push(t.clone());
+                    t
+                }
+                None => Arc::new(Mutex::new(EmptySlot)),
+            };
+            bus.add_device(map::VIRTIO_BASE + i * SLOT_SIZE, SLOT_SIZE, slot);
+        }
+        if devices.next().is_some() {
+            return Err(BoardError::TooManyDevices(map::VIRTIO_SLOTS));
         }
         let gic = Arc::new(Mutex::new(Gic::new(config.gic, config.cpus, GIC_IRQS)));
         add_gic_windows(&mut bus, &gic, config.gic, config.cpus);
@@ -148,6 +171,7 @@ impl Board {
             irq_flags: config.irq_flags,
             code: config.code,
             wake,
+            virtio,
         })
     }
 
@@ -197,6 +221,14 @@ impl Board {
 
     fn is_gic(&self, pa: u64) -> bool {
         (map::GIC_DIST.0..map::GIC_REDIST_LIMIT).contains(&pa)
+    }
+
+    /// The machine stops: every device finishes its requests and puts what the
+    /// guest wrote on stable storage.
+    pub fn shutdown(&mut self) {
+        for t in &self.virtio {
+            t.lock().unwrap_or_else(|e| e.into_inner()).shutdown();
+        }
     }
 
     /// Copies `data` into guest RAM at `pa` (loaders); false if it does not fit.

@@ -58,6 +58,22 @@ pub struct RunArgs {
     #[arg(long, value_name = "TARGET", default_value = "stdio")]
     pub serial: crate::console::SerialTarget,
 
+    /// A virtio block device (QEMU: -drive if=none,... -device virtio-blk-device):
+    /// FILE[,format=raw|qcow2][,readonly=on][,cache=writeback|none|unsafe][,serial=STR].
+    /// Repeatable; the first is /dev/vda in Linux.
+    #[arg(long = "disk", value_name = "FILE[,OPTION...]")]
+    pub disks: Vec<armvm_devices::virtio::block::DiskOptions>,
+
+    /// A virtio console, hvc0 in Linux (QEMU: -device virtconsole): stdio,
+    /// file:PATH, socket:PATH (a Unix socket armvm listens on) or none.
+    #[arg(long, value_name = "TARGET")]
+    pub console: Option<crate::console::ConsoleTarget>,
+
+    /// Leave out the virtio entropy device (present by default; the guest's
+    /// /dev/hwrng reads the host's random source).
+    #[arg(long)]
+    pub no_rng: bool,
+
     /// Exit (status 3) instead of restarting when the guest asks for a reset.
     #[arg(long)]
     pub no_reboot: bool,

@@ -36,6 +36,77 @@ impl std::str::FromStr for SerialTarget {
     }
 }
 
+/// `--console` choices (the virtio console).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsoleTarget {
+    Stdio,
+    File(PathBuf),
+    Socket(PathBuf),
+    None,
+}
+
+impl std::str::FromStr for ConsoleTarget {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(p) = s.strip_prefix("socket:").filter(|p| !p.is_empty()) {
+            return Ok(ConsoleTarget::Socket(PathBuf::from(p)));
+        }
+        match s.parse::<SerialTarget>() {
+            Ok(SerialTarget::Stdio) => Ok(ConsoleTarget::Stdio),
+            Ok(SerialTarget::File(p)) => Ok(ConsoleTarget::File(p)),
+            Ok(SerialTarget::None) => Ok(ConsoleTarget::None),
+            Err(_) => Err(format!(
+                "'{s}' is not stdio, file:PATH, socket:PATH or none"
+            )),
+        }
+    }
+}
+
+/// A Unix socket console: armvm listens at `path`; one client at a time gets the
+/// guest's output and sends it input. Output while nobody is connected is dropped,
+/// as on a serial line with nothing plugged in.
+pub fn socket_console(
+    path: &std::path::Path,
+) -> std::io::Result<(Box<dyn Write + Send>, Receiver<u8>)> {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::sync::{Arc, Mutex};
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    let client: Arc<Mutex<Option<UnixStream>>> = Arc::default();
+    let (tx, rx) = crossbeam_channel::bounded(INPUT_QUEUE);
+    let accepted = client.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let Ok(mut reader) = stream.try_clone() else {
+                continue;
+            };
+            *accepted.lock().unwrap_or_else(|e| e.into_inner()) = Some(stream);
+            let mut buf = [0u8; 256];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || buf[..n].iter().any(|&b| tx.send(b).is_err()) {
+                    break;
+                }
+            }
+        }
+    });
+    struct ClientWriter(Arc<Mutex<Option<UnixStream>>>);
+    impl Write for ClientWriter {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = c.as_mut() {
+                if s.write_all(data).is_err() {
+                    *c = None;
+                }
+            }
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    Ok((Box::new(ClientWriter(client)), rx))
+}
+
 /// What the input thread reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsoleEvent {

@@ -11,19 +11,23 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use armvm_cpu::cpu::{mpidr_of, SharedCode};
-use armvm_cpu::memory::RamError;
 use armvm_cpu::{Cpu, Exit};
 use armvm_devices::clock::{Clock, COUNTER_HZ};
 use armvm_devices::gic::{self, GicVersion};
+use armvm_devices::virtio::block::image::ImageError;
+use armvm_devices::virtio::block::{Block, DiskImage};
+use armvm_devices::virtio::console::Console;
+use armvm_devices::virtio::rng::{OsEntropy, Rng};
+use armvm_devices::virtio::VirtioDevice;
 use armvm_firmware::linux::{self, LinuxError, DTB_MAX};
 use armvm_firmware::loader::{self, LoadError};
 use armvm_firmware::psci::{self, Outcome as PsciOutcome, PowerState};
 use armvm_firmware::semihosting::{HeapInfo, Outcome, Semihosting};
 use armvm_firmware::{fdt, linux::Layout};
 
-use crate::board::{self, map, Board, BoardConfig};
+use crate::board::{self, map, Board, BoardConfig, BoardError};
 use crate::cli::{PsciConduit, RunArgs};
-use crate::console::{self, Control, HostInput, RawMode, SerialTarget};
+use crate::console::{self, ConsoleTarget, Control, HostInput, RawMode, SerialTarget};
 use crate::gdb;
 use crate::trace::Tracer;
 
@@ -56,8 +60,18 @@ pub enum MachineError {
         #[source]
         source: LinuxError,
     },
-    #[error("cannot set up guest RAM")]
-    Ram(#[from] RamError),
+    #[error(transparent)]
+    Board(#[from] BoardError),
+    #[error(transparent)]
+    Disk(#[from] ImageError),
+    #[error("cannot open the host's random source for virtio-rng")]
+    Entropy(#[source] std::io::Error),
+    #[error("cannot listen on {} for the virtio console", path.display())]
+    ConsoleSocket {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot create {}", path.display())]
     Create {
         path: PathBuf,
@@ -108,7 +122,7 @@ pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
         });
     }
     if let Some(path) = &args.dump_dtb {
-        let m = Machine::build(args, version, None)?;
+        let m = Machine::build(args, version, None, None)?;
         std::fs::write(path, &m.dtb).map_err(|source| MachineError::Create {
             path: path.clone(),
             source,
@@ -124,7 +138,7 @@ pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
         ),
         None => None,
     };
-    let stdio = args.serial == SerialTarget::Stdio;
+    let stdio = args.serial == SerialTarget::Stdio || args.console == Some(ConsoleTarget::Stdio);
     let _raw = if stdio { RawMode::enter() } else { None };
     let input = console::spawn_input(_raw.is_some());
     loop {
@@ -142,7 +156,7 @@ pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
             }
             None => None,
         };
-        let mut m = Machine::build(args, version, tracer)?;
+        let mut m = Machine::build(args, version, tracer, Some(&input))?;
         m.gdb = gdb.take();
         let stop = m.run(&input);
         gdb = m.gdb.take();
@@ -184,7 +198,9 @@ impl Machine {
         args: &RunArgs,
         version: GicVersion,
         tracer: Option<Tracer>,
+        input: Option<&HostInput>,
     ) -> Result<Machine, MachineError> {
+        let virtio = virtio_devices(args, input)?;
         let serial_out: Box<dyn Write + Send> = match &args.serial {
             SerialTarget::Stdio => Box::new(std::io::stdout()),
             SerialTarget::None => Box::new(std::io::sink()),
@@ -233,6 +249,7 @@ impl Machine {
                 .map(|v| v.cpu.interrupts_changed.clone())
                 .collect(),
             code: shared_code,
+            virtio,
         })?;
 
         let (entry, dtb, heap) = load_guest(args, version, &mut board)?;
@@ -252,7 +269,10 @@ impl Machine {
             vcpus,
             board,
             semihosting,
-            uart_input: !args.semihosting && args.serial != SerialTarget::None,
+            // With the virtio console on stdio, typed input goes there instead.
+            uart_input: !args.semihosting
+                && args.serial != SerialTarget::None
+                && args.console != Some(ConsoleTarget::Stdio),
             psci_smc: args.psci_conduit == PsciConduit::Smc,
             dtb,
             tracer,
@@ -333,6 +353,7 @@ impl Machine {
             };
             gdb::machine_stopped(self, code);
         }
+        self.board.shutdown();
         self.board
             .uart
             .lock()
@@ -535,6 +556,46 @@ impl gdb::Guest for Machine {
             sleeping: v.sleeping,
         })
     }
+}
+
+/// The virtio devices of `args`, in slot order: disks, the console, the RNG.
+/// Disk images are opened (and locked) here, before the guest starts.
+fn virtio_devices(
+    args: &RunArgs,
+    input: Option<&HostInput>,
+) -> Result<Vec<Box<dyn VirtioDevice>>, MachineError> {
+    let mut devices: Vec<Box<dyn VirtioDevice>> = Vec::new();
+    for options in &args.disks {
+        devices.push(Box::new(Block::new(Box::new(DiskImage::open(options)?))));
+    }
+    let console: Option<Box<dyn VirtioDevice>> = match &args.console {
+        None | Some(ConsoleTarget::None) => None,
+        Some(ConsoleTarget::Stdio) => Some(Box::new(Console::new(
+            Box::new(std::io::stdout()),
+            input.map(|i| i.bytes.clone()),
+        ))),
+        Some(ConsoleTarget::File(path)) => {
+            let file = std::fs::File::create(path).map_err(|source| MachineError::Create {
+                path: path.clone(),
+                source,
+            })?;
+            Some(Box::new(Console::new(Box::new(file), None)))
+        }
+        Some(ConsoleTarget::Socket(path)) => {
+            let (output, input) =
+                console::socket_console(path).map_err(|source| MachineError::ConsoleSocket {
+                    path: path.clone(),
+                    source,
+                })?;
+            Some(Box::new(Console::new(output, Some(input))))
+        }
+    };
+    devices.extend(console);
+    if !args.no_rng {
+        let source = OsEntropy::open().map_err(MachineError::Entropy)?;
+        devices.push(Box::new(Rng::new(Box::new(source))));
+    }
+    Ok(devices)
 }
 
 /// Where the boot vCPU starts.

@@ -8,7 +8,7 @@ pub mod gic;
 pub mod irq;
 pub mod pl011;
 pub mod pl031;
-pub mod virtio_mmio;
+pub mod virtio;
 
 pub use bus::{Bus, MmioDevice, SharedDevice};
 pub use clock::{Clock, HostClock};
