@@ -74,6 +74,17 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_rng: bool,
 
+    /// Attach a virtio memory balloon that asks the guest to give SIZE of its
+    /// RAM back to the host (default 0: the device only). QEMU: -device
+    /// virtio-balloon-device, then `balloon` in the monitor.
+    #[arg(long, value_name = "SIZE", num_args = 0..=1, default_missing_value = "0", value_parser = parse_size_or_zero)]
+    pub balloon: Option<u64>,
+
+    /// Listen on a Unix socket at PATH for monitor commands (`balloon SIZE`,
+    /// `info balloon`, `quit`; QEMU: -monitor unix:PATH,server).
+    #[arg(long, value_name = "PATH")]
+    pub monitor: Option<PathBuf>,
+
     /// Exit (status 3) instead of restarting when the guest asks for a reset.
     #[arg(long)]
     pub no_reboot: bool,
@@ -181,6 +192,14 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mult)
         .filter(|&v| v > 0)
         .ok_or_else(|| format!("'{s}' is not a valid size"))
+}
+
+/// A size as for [`parse_size`], or 0.
+fn parse_size_or_zero(s: &str) -> Result<u64, String> {
+    if s.trim() == "0" {
+        return Ok(0);
+    }
+    parse_size(s)
 }
 
 fn parse_range(s: &str) -> Result<(u64, u64), String> {

@@ -133,6 +133,8 @@ pub struct HostInput {
     pub bytes: Receiver<u8>,
     /// Quit requests and signals.
     pub control: Receiver<Control>,
+    /// For other sources of quit requests (the monitor).
+    pub control_sender: Sender<Control>,
 }
 
 const CTRL_A: u8 = 0x01;
@@ -210,8 +212,12 @@ pub fn spawn_input(interactive: bool) -> HostInput {
     let (control_tx, control) = crossbeam_channel::unbounded();
     let quit = control_tx.clone();
     std::thread::spawn(move || read_input(tx, quit, interactive));
-    watch_signals(control_tx);
-    HostInput { bytes, control }
+    watch_signals(control_tx.clone());
+    HostInput {
+        bytes,
+        control,
+        control_sender: control_tx,
+    }
 }
 
 /// SIGTERM, SIGINT and SIGHUP become [`Control::Signal`]: the machine stops in

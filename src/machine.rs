@@ -8,12 +8,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use armvm_cpu::cpu::{mpidr_of, SharedCode};
 use armvm_cpu::{Cpu, Exit};
 use armvm_devices::clock::{Clock, COUNTER_HZ};
 use armvm_devices::gic::{self, GicVersion};
+use armvm_devices::virtio::balloon::{Balloon, BalloonControl};
 use armvm_devices::virtio::block::image::ImageError;
 use armvm_devices::virtio::block::{Block, DiskImage};
 use armvm_devices::virtio::console::Console;
@@ -29,6 +31,7 @@ use crate::board::{self, map, Board, BoardConfig, BoardError};
 use crate::cli::{PsciConduit, RunArgs};
 use crate::console::{self, ConsoleTarget, Control, HostInput, RawMode, SerialTarget};
 use crate::gdb;
+use crate::monitor;
 use crate::trace::Tracer;
 
 /// Instructions per vCPU between looks at timers, interrupts and input.
@@ -64,6 +67,12 @@ pub enum MachineError {
     Board(#[from] BoardError),
     #[error(transparent)]
     Disk(#[from] ImageError),
+    #[error("cannot listen on {} for the monitor", path.display())]
+    Monitor {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot open the host's random source for virtio-rng")]
     Entropy(#[source] std::io::Error),
     #[error("cannot listen on {} for the virtio console", path.display())]
@@ -141,6 +150,18 @@ pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
     let stdio = args.serial == SerialTarget::Stdio || args.console == Some(ConsoleTarget::Stdio);
     let _raw = if stdio { RawMode::enter() } else { None };
     let input = console::spawn_input(_raw.is_some());
+    let balloon_slot = Arc::new(Mutex::new(None));
+    if let Some(path) = &args.monitor {
+        let target = monitor::MonitorTarget {
+            balloon: balloon_slot.clone(),
+            ram_size: args.memory,
+            control: input.control_sender.clone(),
+        };
+        monitor::start(path, target).map_err(|source| MachineError::Monitor {
+            path: path.clone(),
+            source,
+        })?;
+    }
     loop {
         let tracer = match &args.trace {
             Some(path) => {
@@ -158,6 +179,7 @@ pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
         };
         let mut m = Machine::build(args, version, tracer, Some(&input))?;
         m.gdb = gdb.take();
+        *balloon_slot.lock().unwrap_or_else(|e| e.into_inner()) = m.balloon.clone();
         let stop = m.run(&input);
         gdb = m.gdb.take();
         match stop {
@@ -191,6 +213,8 @@ pub(crate) struct Machine {
     tracer: Option<Tracer>,
     /// The gdb stub (src/gdb), when --gdb/-s/-S asked for one.
     gdb: Option<gdb::Debugger>,
+    /// The balloon's control, for the monitor.
+    balloon: Option<Arc<BalloonControl>>,
 }
 
 impl Machine {
@@ -200,7 +224,7 @@ impl Machine {
         tracer: Option<Tracer>,
         input: Option<&HostInput>,
     ) -> Result<Machine, MachineError> {
-        let virtio = virtio_devices(args, input)?;
+        let (virtio, balloon) = virtio_devices(args, input)?;
         let serial_out: Box<dyn Write + Send> = match &args.serial {
             SerialTarget::Stdio => Box::new(std::io::stdout()),
             SerialTarget::None => Box::new(std::io::sink()),
@@ -277,6 +301,7 @@ impl Machine {
             dtb,
             tracer,
             gdb: None,
+            balloon,
         })
     }
 
@@ -558,12 +583,13 @@ impl gdb::Guest for Machine {
     }
 }
 
-/// The virtio devices of `args`, in slot order: disks, the console, the RNG.
+/// The virtio devices of `args`, in slot order: disks, the console, the
+/// balloon, the RNG.
 /// Disk images are opened (and locked) here, before the guest starts.
 fn virtio_devices(
     args: &RunArgs,
     input: Option<&HostInput>,
-) -> Result<Vec<Box<dyn VirtioDevice>>, MachineError> {
+) -> Result<(Vec<Box<dyn VirtioDevice>>, Option<Arc<BalloonControl>>), MachineError> {
     let mut devices: Vec<Box<dyn VirtioDevice>> = Vec::new();
     for options in &args.disks {
         devices.push(Box::new(Block::new(Box::new(DiskImage::open(options)?))));
@@ -591,11 +617,17 @@ fn virtio_devices(
         }
     };
     devices.extend(console);
+    let mut balloon_control = None;
+    if let Some(target) = args.balloon {
+        let balloon = Balloon::new(target);
+        balloon_control = Some(balloon.control());
+        devices.push(Box::new(balloon));
+    }
     if !args.no_rng {
         let source = OsEntropy::open().map_err(MachineError::Entropy)?;
         devices.push(Box::new(Rng::new(Box::new(source))));
     }
-    Ok(devices)
+    Ok((devices, balloon_control))
 }
 
 /// Where the boot vCPU starts.

@@ -5,6 +5,7 @@ mod cli;
 mod console;
 mod gdb;
 mod machine;
+mod monitor;
 mod trace;
 
 use std::process::ExitCode;

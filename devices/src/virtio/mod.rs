@@ -4,7 +4,7 @@
 //!   setup, notifications, interrupt status), one per board slot.
 //! - [`queue`]: split virtqueues, checked against everything a guest can get wrong.
 //! - [`chain`]: reading and writing the buffers of a descriptor chain.
-//! - one module per device type ([`block`], [`rng`], [`console`]).
+//! - one module per device type ([`block`], [`rng`], [`console`], [`balloon`]).
 //!
 //! A device backend implements [`VirtioDevice`]. The transport owns it, behind
 //! the slot's lock; once the driver sets DRIVER_OK the backend gets its queues
@@ -12,6 +12,7 @@
 //! passes notifications on. Backends that do host I/O (disks) hand the queues to
 //! a worker thread of their own, so the vCPU thread never waits for the host.
 
+pub mod balloon;
 pub mod block;
 pub mod chain;
 pub mod console;
