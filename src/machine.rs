@@ -224,7 +224,10 @@ impl Machine {
         tracer: Option<Tracer>,
         input: Option<&HostInput>,
     ) -> Result<Machine, MachineError> {
-        let (virtio, balloon) = virtio_devices(args, input)?;
+        let VirtioSetup {
+            devices: virtio,
+            balloon,
+        } = virtio_devices(args, input)?;
         let serial_out: Box<dyn Write + Send> = match &args.serial {
             SerialTarget::Stdio => Box::new(std::io::stdout()),
             SerialTarget::None => Box::new(std::io::sink()),
@@ -583,13 +586,17 @@ impl gdb::Guest for Machine {
     }
 }
 
+/// The virtio devices of a machine, and the host's handles on them.
+struct VirtioSetup {
+    /// In slot order.
+    devices: Vec<Box<dyn VirtioDevice>>,
+    balloon: Option<Arc<BalloonControl>>,
+}
+
 /// The virtio devices of `args`, in slot order: disks, the console, the
 /// balloon, the RNG.
 /// Disk images are opened (and locked) here, before the guest starts.
-fn virtio_devices(
-    args: &RunArgs,
-    input: Option<&HostInput>,
-) -> Result<(Vec<Box<dyn VirtioDevice>>, Option<Arc<BalloonControl>>), MachineError> {
+fn virtio_devices(args: &RunArgs, input: Option<&HostInput>) -> Result<VirtioSetup, MachineError> {
     let mut devices: Vec<Box<dyn VirtioDevice>> = Vec::new();
     for options in &args.disks {
         devices.push(Box::new(Block::new(Box::new(DiskImage::open(options)?))));
@@ -627,7 +634,10 @@ fn virtio_devices(
         let source = OsEntropy::open().map_err(MachineError::Entropy)?;
         devices.push(Box::new(Rng::new(Box::new(source))));
     }
-    Ok((devices, balloon_control))
+    Ok(VirtioSetup {
+        devices,
+        balloon: balloon_control,
+    })
 }
 
 /// Where the boot vCPU starts.
