@@ -64,6 +64,13 @@ pub struct RunArgs {
     #[arg(long = "disk", value_name = "FILE[,OPTION...]")]
     pub disks: Vec<armvm_devices::virtio::block::DiskOptions>,
 
+    /// A virtio network card (QEMU: -nic): user[,hostfwd=tcp:HOSTADDR:PORT-:PORT]...
+    /// [,net=10.0.2.0/24][,mac=52:54:00:12:34:56] for user-mode networking
+    /// (libslirp: DHCP, DNS, NAT, port forwarding; no privileges), or
+    /// tap,ifname=NAME[,mac=...] for a host tap interface. Repeatable.
+    #[arg(long = "net", value_name = "user|tap[,OPTION...]")]
+    pub nets: Vec<armvm_devices::virtio::net::NetOptions>,
+
     /// A virtio console, hvc0 in Linux (QEMU: -device virtconsole): stdio,
     /// file:PATH, socket:PATH (a Unix socket armvm listens on) or none.
     #[arg(long, value_name = "TARGET")]

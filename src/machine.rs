@@ -19,6 +19,7 @@ use armvm_devices::virtio::balloon::{Balloon, BalloonControl};
 use armvm_devices::virtio::block::image::ImageError;
 use armvm_devices::virtio::block::{Block, DiskImage};
 use armvm_devices::virtio::console::Console;
+use armvm_devices::virtio::net::{self, Net, NetOptions};
 use armvm_devices::virtio::rng::{OsEntropy, Rng};
 use armvm_devices::virtio::VirtioDevice;
 use armvm_firmware::linux::{self, LinuxError, DTB_MAX};
@@ -73,6 +74,8 @@ pub enum MachineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("network: {0}")]
+    Network(String),
     #[error("cannot open the host's random source for virtio-rng")]
     Entropy(#[source] std::io::Error),
     #[error("cannot listen on {} for the virtio console", path.display())]
@@ -593,13 +596,16 @@ struct VirtioSetup {
     balloon: Option<Arc<BalloonControl>>,
 }
 
-/// The virtio devices of `args`, in slot order: disks, the console, the
-/// balloon, the RNG.
+/// The virtio devices of `args`, in slot order: disks, network cards, the
+/// console, the balloon, the RNG.
 /// Disk images are opened (and locked) here, before the guest starts.
 fn virtio_devices(args: &RunArgs, input: Option<&HostInput>) -> Result<VirtioSetup, MachineError> {
     let mut devices: Vec<Box<dyn VirtioDevice>> = Vec::new();
     for options in &args.disks {
         devices.push(Box::new(Block::new(Box::new(DiskImage::open(options)?))));
+    }
+    for (i, options) in args.nets.iter().enumerate() {
+        devices.push(Box::new(network(i, options)?));
     }
     let console: Option<Box<dyn VirtioDevice>> = match &args.console {
         None | Some(ConsoleTarget::None) => None,
@@ -638,6 +644,25 @@ fn virtio_devices(args: &RunArgs, input: Option<&HostInput>) -> Result<VirtioSet
         devices,
         balloon: balloon_control,
     })
+}
+
+/// The `index`th network card. Without `mac=`, cards get QEMU's default MAC
+/// with the last byte counting up, so that each is stable across runs.
+fn network(index: usize, options: &NetOptions) -> Result<Net, MachineError> {
+    let mut mac = options.mac;
+    if mac == net::options::DEFAULT_MAC {
+        mac[5] = mac[5].wrapping_add(index as u8);
+    }
+    let backend: Box<dyn net::NetBackend> = match &options.backend {
+        net::options::Backend::User { net, forwards } => {
+            Box::new(net::slirp::start(*net, forwards).map_err(MachineError::Network)?)
+        }
+        net::options::Backend::Tap { ifname } => Box::new(
+            net::tap::open(ifname)
+                .map_err(|e| MachineError::Network(format!("cannot open tap {ifname}: {e}")))?,
+        ),
+    };
+    Ok(Net::new(mac, backend))
 }
 
 /// Where the boot vCPU starts.
