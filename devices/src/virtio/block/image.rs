@@ -174,12 +174,11 @@ impl DiskImage {
                     .open(PermissiveImplicitOpenGate::default())
                     .map_err(format_error)?,
             ),
-            // Backing files are opened read-only by imago (not locked: QEMU
-            // shares them for reading too).
+            // Backing files are opened (read-only) through the locking gate.
             Format::Qcow2 => FormatAccess::new(
                 Qcow2::<ImagoFile>::builder(storage)
                     .write(writable)
-                    .open(PermissiveImplicitOpenGate::default())
+                    .open(LockingGate)
                     .map_err(format_error)?,
             ),
         };
@@ -242,6 +241,43 @@ impl Disk for DiskImage {
             Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(()),
             r => r,
         }
+    }
+}
+
+/// Opens the files a qcow2 image refers to (backing files, external data
+/// files) with QEMU's locks, as QEMU does: a reader that lets nobody write or
+/// resize them underneath it, a writer (a data file) that also holds write.
+#[derive(Clone, Copy)]
+struct LockingGate;
+
+impl imago::format::gate::ImplicitOpenGate<ImagoFile> for LockingGate {
+    fn open_format<F: FormatDriverBuilder<ImagoFile>>(
+        &mut self,
+        builder: F,
+    ) -> io::Result<FormatAccess<ImagoFile>> {
+        Ok(FormatAccess::new(builder.open(LockingGate)?))
+    }
+
+    fn open_storage(&mut self, options: StorageOpenOptions) -> io::Result<ImagoFile> {
+        let path = options
+            .get_filename()
+            .ok_or_else(|| io::Error::other("a referenced file has no name"))?
+            .to_path_buf();
+        let writable = options.get_writable();
+        let mut open = OpenOptions::new();
+        open.read(true).write(writable);
+        if options.get_direct() {
+            open.custom_flags(libc::O_DIRECT);
+        }
+        let file = open.open(&path)?;
+        let held = PERM_CONSISTENT_READ | if writable { PERM_WRITE } else { 0 };
+        lock_like_qemu(&file, held, PERM_WRITE | PERM_RESIZE).map_err(|why| {
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("{} is in use by another program; {why}", path.display()),
+            )
+        })?;
+        ImagoFile::from_open_file(file, options)
     }
 }
 
@@ -383,6 +419,45 @@ mod tests {
         ));
         drop(r1);
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn qcow2_overlays_read_their_backing_file_and_lock_it() {
+        use std::str::FromStr;
+        let base = scratch("base.raw", 1 << 20);
+        std::fs::write(&base, vec![0x5a; 1 << 20]).unwrap();
+        let overlay = base.with_extension("qcow2");
+        let made = std::process::Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"])
+            .arg(&base)
+            .arg(&overlay)
+            .status()
+            .expect("qemu-img (scripts/setup.sh installs qemu-utils)");
+        assert!(made.success());
+        let spec = format!("{},format=qcow2", overlay.display());
+        let mut img = DiskImage::open(&DiskOptions::from_str(&spec).unwrap()).unwrap();
+        let mut b = [0; 512];
+        img.read_at(&mut b, 4096).unwrap();
+        assert_eq!(b, [0x5a; 512], "data comes from the backing file");
+        img.write_at(&[1; 512], 4096).unwrap();
+        img.flush().unwrap();
+        img.read_at(&mut b, 4096).unwrap();
+        assert_eq!(b, [1; 512]);
+        // The backing file is locked against writers while the overlay is open.
+        let base_rw = DiskOptions::from_str(base.to_str().unwrap()).unwrap();
+        assert!(matches!(
+            DiskImage::open(&base_rw),
+            Err(ImageError::Locked { .. })
+        ));
+        drop(img);
+        assert_eq!(
+            std::fs::read(&base).unwrap()[4096],
+            0x5a,
+            "writes go to the overlay"
+        );
+        drop(DiskImage::open(&base_rw).unwrap());
+        std::fs::remove_file(&base).unwrap();
+        std::fs::remove_file(&overlay).unwrap();
     }
 
     #[test]
