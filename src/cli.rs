@@ -87,6 +87,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", num_args = 0..=1, default_missing_value = "0", value_parser = parse_size_or_zero)]
     pub balloon: Option<u64>,
 
+    /// The virtio devices in command-line order (filled in from the parsed
+    /// matches by [`Cli::parse_in_order`]); the slots follow it.
+    #[arg(skip)]
+    pub device_order: Vec<DeviceKind>,
+
     /// Listen on a Unix socket at PATH for monitor commands (`balloon SIZE`,
     /// `info balloon`, `quit`; QEMU: -monitor unix:PATH,server).
     #[arg(long, value_name = "PATH")]
@@ -135,6 +140,63 @@ pub struct RunArgs {
     /// 127.0.0.1:1234 unless --gdb says otherwise).
     #[arg(short = 'S')]
     pub gdb_stop: bool,
+}
+
+/// A virtio device option, for the slot order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// The nth `--disk`.
+    Disk(usize),
+    /// The nth `--net`.
+    Net(usize),
+    Console,
+    Balloon,
+}
+
+impl Cli {
+    /// Parses the command line, also recording the order in which virtio
+    /// devices were given (clap's derive keeps each option's values apart).
+    pub fn parse_in_order() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if let (Command::Run(run), Some(("run", m))) = (&mut cli.command, matches.subcommand()) {
+            run.device_order = device_order(m);
+        }
+        cli
+    }
+}
+
+/// The virtio options of `m` sorted by their position on the command line.
+fn device_order(m: &clap::ArgMatches) -> Vec<DeviceKind> {
+    let positions =
+        |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+    let mut order: Vec<(usize, DeviceKind)> = Vec::new();
+    order.extend(
+        positions("disks")
+            .into_iter()
+            .enumerate()
+            .map(|(n, at)| (at, DeviceKind::Disk(n))),
+    );
+    order.extend(
+        positions("nets")
+            .into_iter()
+            .enumerate()
+            .map(|(n, at)| (at, DeviceKind::Net(n))),
+    );
+    order.extend(
+        positions("console")
+            .first()
+            .map(|&at| (at, DeviceKind::Console)),
+    );
+    // --balloon may come without a value: its position is still recorded.
+    order.extend(
+        positions("balloon")
+            .first()
+            .map(|&at| (at, DeviceKind::Balloon)),
+    );
+    order.sort_by_key(|&(at, _)| at);
+    order.into_iter().map(|(_, k)| k).collect()
 }
 
 /// `--gic`: the interrupt controller's architecture version.
@@ -221,6 +283,44 @@ fn parse_range(s: &str) -> Result<(u64, u64), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_keep_their_command_line_order() {
+        use clap::{CommandFactory, FromArgMatches};
+        let argv = [
+            "armvm",
+            "run",
+            "--kernel",
+            "k",
+            "--net",
+            "user",
+            "--disk",
+            "a.img",
+            "--balloon",
+            "--console",
+            "none",
+            "--disk",
+            "b.img",
+            "--net",
+            "user",
+        ];
+        let matches = Cli::command().get_matches_from(argv);
+        let Some(("run", m)) = matches.subcommand() else {
+            panic!()
+        };
+        assert_eq!(
+            device_order(m),
+            vec![
+                DeviceKind::Net(0),
+                DeviceKind::Disk(0),
+                DeviceKind::Balloon,
+                DeviceKind::Console,
+                DeviceKind::Disk(1),
+                DeviceKind::Net(1),
+            ]
+        );
+        assert!(Cli::from_arg_matches(&matches).is_ok());
+    }
 
     #[test]
     fn sizes_and_numbers() {

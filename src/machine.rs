@@ -29,7 +29,7 @@ use armvm_firmware::semihosting::{HeapInfo, Outcome, Semihosting};
 use armvm_firmware::{fdt, linux::Layout};
 
 use crate::board::{self, map, Board, BoardConfig, BoardError};
-use crate::cli::{PsciConduit, RunArgs};
+use crate::cli::{DeviceKind, PsciConduit, RunArgs};
 use crate::console::{self, ConsoleTarget, Control, HostInput, RawMode, SerialTarget};
 use crate::gdb;
 use crate::monitor;
@@ -596,18 +596,56 @@ struct VirtioSetup {
     balloon: Option<Arc<BalloonControl>>,
 }
 
-/// The virtio devices of `args`, in slot order: disks, network cards, the
-/// console, the balloon, the RNG.
+/// The virtio devices of `args`, in slot order: the devices in command-line
+/// order, then the RNG.
 /// Disk images are opened (and locked) here, before the guest starts.
 fn virtio_devices(args: &RunArgs, input: Option<&HostInput>) -> Result<VirtioSetup, MachineError> {
     let mut devices: Vec<Box<dyn VirtioDevice>> = Vec::new();
-    for options in &args.disks {
-        devices.push(Box::new(Block::new(Box::new(DiskImage::open(options)?))));
+    let mut balloon_control = None;
+    for kind in device_order(args) {
+        match kind {
+            DeviceKind::Disk(n) => {
+                let image = DiskImage::open(&args.disks[n])?;
+                devices.push(Box::new(Block::new(Box::new(image))));
+            }
+            DeviceKind::Net(n) => devices.push(Box::new(network(n, &args.nets[n])?)),
+            DeviceKind::Console => devices.extend(console_device(args, input)?),
+            DeviceKind::Balloon => {
+                let balloon = Balloon::new(args.balloon.unwrap_or(0));
+                balloon_control = Some(balloon.control());
+                devices.push(Box::new(balloon));
+            }
+        }
     }
-    for (i, options) in args.nets.iter().enumerate() {
-        devices.push(Box::new(network(i, options)?));
+    if !args.no_rng {
+        let source = OsEntropy::open().map_err(MachineError::Entropy)?;
+        devices.push(Box::new(Rng::new(Box::new(source))));
     }
-    let console: Option<Box<dyn VirtioDevice>> = match &args.console {
+    Ok(VirtioSetup {
+        devices,
+        balloon: balloon_control,
+    })
+}
+
+/// The order of the virtio options on the command line, or (when the
+/// arguments did not come from it) disks, cards, console, balloon.
+fn device_order(args: &RunArgs) -> Vec<DeviceKind> {
+    if !args.device_order.is_empty() {
+        return args.device_order.clone();
+    }
+    let mut order: Vec<DeviceKind> = (0..args.disks.len()).map(DeviceKind::Disk).collect();
+    order.extend((0..args.nets.len()).map(DeviceKind::Net));
+    order.extend(args.console.is_some().then_some(DeviceKind::Console));
+    order.extend(args.balloon.is_some().then_some(DeviceKind::Balloon));
+    order
+}
+
+/// The virtio console `--console` asks for (none for `none`).
+fn console_device(
+    args: &RunArgs,
+    input: Option<&HostInput>,
+) -> Result<Option<Box<dyn VirtioDevice>>, MachineError> {
+    Ok(match &args.console {
         None | Some(ConsoleTarget::None) => None,
         Some(ConsoleTarget::Stdio) => Some(Box::new(Console::new(
             Box::new(std::io::stdout()),
@@ -628,21 +666,6 @@ fn virtio_devices(args: &RunArgs, input: Option<&HostInput>) -> Result<VirtioSet
                 })?;
             Some(Box::new(Console::new(output, Some(input))))
         }
-    };
-    devices.extend(console);
-    let mut balloon_control = None;
-    if let Some(target) = args.balloon {
-        let balloon = Balloon::new(target);
-        balloon_control = Some(balloon.control());
-        devices.push(Box::new(balloon));
-    }
-    if !args.no_rng {
-        let source = OsEntropy::open().map_err(MachineError::Entropy)?;
-        devices.push(Box::new(Rng::new(Box::new(source))));
-    }
-    Ok(VirtioSetup {
-        devices,
-        balloon: balloon_control,
     })
 }
 

@@ -10,10 +10,8 @@ mod trace;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = cli::Cli::parse_in_order();
     match args.command {
         cli::Command::Run(run) => match machine::run(&run) {
             Ok(status) => ExitCode::from(status),
