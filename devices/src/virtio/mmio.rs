@@ -295,3 +295,6 @@ impl crate::MmioDevice for VirtioMmio {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

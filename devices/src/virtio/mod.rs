@@ -20,6 +20,8 @@ pub mod mmio;
 pub mod net;
 pub mod queue;
 pub mod rng;
+#[doc(hidden)]
+pub mod testing;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

@@ -151,6 +151,11 @@ impl Queue {
         self.layout.size
     }
 
+    /// Whether the driver negotiated VIRTIO_RING_F_EVENT_IDX.
+    pub fn event_idx(&self) -> bool {
+        self.event_idx
+    }
+
     fn load(mem: &GuestMemory, pa: u64, order: Ordering) -> Result<u16, QueueError> {
         mem.atomic_u16(pa)
             .map(|a| u16::from_le(a.load(order)))
@@ -307,7 +312,8 @@ impl Queue {
         let wanted = if self.event_idx {
             let at = self.layout.avail + AVAIL_RING + 2 * self.layout.size as u64;
             let used_event = Self::load(mem, at, Ordering::Relaxed)?;
-            // vring_need_event: the driver's event index lies in (old, new].
+            // vring_need_event: used_event lies in [old, new), i.e. the
+            // device filled the used-ring entry the driver waits for.
             new.wrapping_sub(used_event).wrapping_sub(1) < new.wrapping_sub(old)
         } else {
             let flags = Self::load(mem, self.layout.avail + AVAIL_FLAGS, Ordering::Relaxed)?;
@@ -317,3 +323,6 @@ impl Queue {
         Ok(wanted)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -330,3 +330,6 @@ impl Disk for MemDisk {
         self.write_zeroes(offset, len)
     }
 }
+
+#[cfg(test)]
+mod tests;
