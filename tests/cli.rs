@@ -3,8 +3,10 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use common::host::host_tool;
 use common::{armvm, build_baremetal, scratch_dir};
 
 /// The demo program, built once: tests run in parallel, and rebuilding the file
@@ -181,5 +183,181 @@ fn raw_image_at_load_address_runs() {
         Some(7),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// armvm with the demo and `extra` arguments must exit with status 2 before the
+/// demo runs, naming the problem (every string of `needles` on stderr).
+fn expect_refused_before_guest(extra: &[&str], needles: &[&str]) {
+    let out = armvm()
+        .args(["run", "--semihosting", "--kernel"])
+        .arg(demo_elf())
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{extra:?}: status {:?}, stderr: {stderr}",
+        out.status
+    );
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{extra:?}: expected '{needle}' in: {stderr}"
+        );
+    }
+    assert!(
+        !stdout.contains("2 3 5 7"),
+        "{extra:?}: the guest ran: {stdout}"
+    );
+}
+
+fn qemu_img(args: &[&str]) {
+    host_tool(std::process::Command::new("qemu-img").args(args));
+}
+
+/// A copy of `from` with `bytes` written at `offset`.
+fn patched(from: &Path, to: &Path, offset: usize, bytes: &[u8]) {
+    let mut data = std::fs::read(from).unwrap();
+    data[offset..offset + bytes.len()].copy_from_slice(bytes);
+    std::fs::write(to, data).unwrap();
+}
+
+#[test]
+fn bad_disks_and_consoles_are_refused_before_the_guest_runs() {
+    let dir = scratch_dir("cli").join("bad_disks");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+
+    // The options themselves.
+    expect_refused_before_guest(&["--disk", "x.img,format=vmdk"], &["format=vmdk"]);
+    expect_refused_before_guest(
+        &["--disk", "x.img,bogus=1"],
+        &["unknown disk option 'bogus=1'"],
+    );
+    expect_refused_before_guest(&["--disk", ""], &["no file given"]);
+    expect_refused_before_guest(&["--disk", "x.img,readonly"], &["not KEY=VALUE"]);
+    expect_refused_before_guest(
+        &["--disk", "x.img,serial=123456789012345678901"],
+        &["at most 20"],
+    );
+    expect_refused_before_guest(&["--console", "tcp:1"], &["'tcp:1' is not"]);
+
+    // Files that cannot be used.
+    expect_refused_before_guest(
+        &["--disk", "/nonexistent/armvm.img"],
+        &[
+            "cannot open disk image /nonexistent/armvm.img",
+            "No such file",
+        ],
+    );
+    expect_refused_before_guest(
+        &["--disk", &format!("{},readonly=on", dir.display())],
+        &[
+            "cannot open disk image",
+            "not a regular file or a block device",
+        ],
+    );
+    let unreadable = p("unreadable.img");
+    std::fs::write(&unreadable, vec![0u8; 1 << 20]).unwrap();
+    std::fs::set_permissions(&unreadable, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::File::open(&unreadable).is_ok() {
+        eprintln!(
+            "NOTE: skipping the unreadable-image case: this user (root?) can read a \
+             mode 000 file"
+        );
+    } else {
+        expect_refused_before_guest(
+            &["--disk", &unreadable],
+            &["cannot open disk image", "Permission denied"],
+        );
+    }
+
+    // qcow2 images armvm cannot serve.
+    let good = p("good.qcow2");
+    qemu_img(&["create", "-q", "-f", "qcow2", &good, "16M"]);
+    let q = |name: &str| format!("{},format=qcow2", p(name));
+    // Not qcow2 at all: the magic is gone.
+    patched(Path::new(&good), &dir.join("magic.qcow2"), 0, b"XXXX");
+    expect_refused_before_guest(&["--disk", &q("magic.qcow2")], &["is not a qcow2 image"]);
+    // An incompatible feature bit nobody knows (bit 63 of the v3 header's
+    // incompatible_features at offset 72).
+    patched(Path::new(&good), &dir.join("feature.qcow2"), 72, &[0x80]);
+    expect_refused_before_guest(
+        &["--disk", &q("feature.qcow2")],
+        &["not a usable qcow2 image", "incompatible feature"],
+    );
+    // The header cut short.
+    let full = std::fs::read(&good).unwrap();
+    std::fs::write(dir.join("truncated.qcow2"), &full[..100]).unwrap();
+    expect_refused_before_guest(
+        &["--disk", &q("truncated.qcow2")],
+        &["not a usable qcow2 image", "too short"],
+    );
+    // zstd compression (an incompatible feature: compression type).
+    qemu_img(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-o",
+        "compression_type=zstd",
+        &p("zstd.qcow2"),
+        "16M",
+    ]);
+    expect_refused_before_guest(
+        &["--disk", &q("zstd.qcow2")],
+        &["not a usable qcow2 image", "compression type"],
+    );
+    // Encrypted: LUKS and the old AES method.
+    qemu_img(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "--object",
+        "secret,id=s0,data=x",
+        "-o",
+        // Little key-derivation time: the default (2 s, more when busy) is of no use here.
+        "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10",
+        &p("luks.qcow2"),
+        "16M",
+    ]);
+    expect_refused_before_guest(&["--disk", &q("luks.qcow2")], &["encrypted"]);
+    qemu_img(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "--object",
+        "secret,id=s0,data=x",
+        "-o",
+        "encryption=on,encrypt.key-secret=s0",
+        &p("aes.qcow2"),
+        "16M",
+    ]);
+    expect_refused_before_guest(&["--disk", &q("aes.qcow2")], &["encrypted"]);
+    // A backing file that is not there.
+    qemu_img(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-u",
+        "-b",
+        "/nonexistent/armvm-base.img",
+        "-F",
+        "raw",
+        &p("orphan.qcow2"),
+        "16M",
+    ]);
+    expect_refused_before_guest(
+        &["--disk", &q("orphan.qcow2")],
+        &["not a usable qcow2 image", "/nonexistent/armvm-base.img"],
     );
 }

@@ -21,11 +21,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::guest::{linux_guest, on_qemu, test_dir, Disk, Machine};
+use common::guest::{linux_guest, marker, on_qemu, test_dir, Disk, Machine};
+use common::host::{assert_fsck_clean, debugfs_dump, host_tool, make_ext4, pseudo_random};
 use common::*;
 
 /// Generous: armvm boots this guest to its scenario in about 7 s on an idle
@@ -71,98 +72,12 @@ fn tail(out: &str) -> String {
     chars[chars.len().saturating_sub(6000)..].iter().collect()
 }
 
-/// The first word after `key` on the guest's output line holding it ("" if none).
-fn marker(out: &str, key: &str) -> String {
-    out.lines()
-        .find_map(|l| l.find(key).map(|p| l[p + key.len()..].trim()))
-        .unwrap_or_else(|| panic!("no {key} in the output:\n{}", tail(out)))
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_string()
-}
-
-/// Deterministic pseudo-random bytes (splitmix64).
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-fn host_tool(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}): run scripts/setup.sh first"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 fn sha256(path: &Path) -> String {
     host_tool(Command::new("sha256sum").arg(path))
         .split_whitespace()
         .next()
         .unwrap()
         .to_string()
-}
-
-/// A 64 MiB ext4 image holding `files` at its root.
-fn make_ext4(dir: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
-    let src = dir.join(format!("{name}.root"));
-    std::fs::create_dir_all(&src).unwrap();
-    for (f, data) in files {
-        std::fs::write(src.join(f), data).unwrap();
-    }
-    let img = dir.join(name);
-    host_tool(
-        Command::new("mke2fs")
-            .args(["-F", "-q", "-t", "ext4", "-L", "armvm", "-d"])
-            .arg(&src)
-            .arg(&img)
-            .arg("64M"),
-    );
-    img
-}
-
-/// `e2fsck -fn`: the file system must be clean.
-fn assert_fsck_clean(img: &Path) {
-    let out = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(img)
-        .output()
-        .expect("e2fsck (e2fsprogs) not runnable: run scripts/setup.sh first");
-    assert!(
-        out.status.success(),
-        "e2fsck found problems in {}:\n{}{}",
-        img.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A file read out of an ext4 image with debugfs.
-fn debugfs_dump(img: &Path, file: &str, out: &Path) -> Vec<u8> {
-    let _ = std::fs::remove_file(out);
-    host_tool(
-        Command::new("debugfs")
-            .arg("-R")
-            .arg(format!("dump {file} {}", out.display()))
-            .arg(img),
-    );
-    std::fs::read(out)
-        .unwrap_or_else(|e| panic!("debugfs did not dump {file} from {}: {e}", img.display()))
 }
 
 const INPUT_LEN: usize = 3 << 20;
@@ -196,7 +111,7 @@ fn expected_seq() -> Vec<u8> {
 fn write_scenario(test: &str, format: &'static str) {
     let dir = test_dir(BINARY, test);
     let input = pseudo_random(INPUT_LEN, 1);
-    let raw = make_ext4(&dir, "disk.img", &[("in.bin", &input)]);
+    let raw = make_ext4(&dir, "disk.img", "64M", &[("in.bin", &input)]);
     std::fs::write(dir.join("in.bin"), &input).unwrap();
     let disk_path = if format == "qcow2" {
         let q = dir.join("disk.qcow2");
@@ -275,7 +190,7 @@ fn blk_readonly() {
     let dir = test_dir(BINARY, test);
     let input = pseudo_random(1 << 20, 2);
     std::fs::write(dir.join("in.bin"), &input).unwrap();
-    let img = make_ext4(&dir, "disk.img", &[("in.bin", &input)]);
+    let img = make_ext4(&dir, "disk.img", "64M", &[("in.bin", &input)]);
     let before = std::fs::read(&img).unwrap();
     let machine = Machine {
         disks: vec![Disk {

@@ -548,3 +548,19 @@ pub fn test_dir(binary: &str, test: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create test dir");
     dir
 }
+
+/// The first word after `key` on the guest's output line holding it ("" if
+/// nothing follows); panics with the end of the output if no line holds it.
+pub fn marker(out: &str, key: &str) -> String {
+    out.lines()
+        .find_map(|l| l.find(key).map(|p| l[p + key.len()..].trim()))
+        .unwrap_or_else(|| {
+            let chars: Vec<char> = out.chars().collect();
+            let tail: String = chars[chars.len().saturating_sub(6000)..].iter().collect();
+            panic!("no {key} in the output:\n{tail}")
+        })
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}

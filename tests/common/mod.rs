@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod guest;
+pub mod host;
 
 /// The armvm binary under test.
 pub fn armvm() -> Command {

@@ -128,6 +128,23 @@ impl DiskImage {
     pub fn open(options: &DiskOptions) -> Result<DiskImage, ImageError> {
         let path = &options.path;
         let writable = !options.readonly;
+        // As QEMU's file driver: a directory (which opens read-only) or a FIFO
+        // (whose open would block) is no disk.
+        let kind = std::fs::metadata(path)
+            .map_err(|source| ImageError::Open {
+                path: path.clone(),
+                source,
+            })?
+            .file_type();
+        if !(kind.is_file() || std::os::unix::fs::FileTypeExt::is_block_device(&kind)) {
+            return Err(ImageError::Open {
+                path: path.clone(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file or a block device",
+                ),
+            });
+        }
         let mut open = OpenOptions::new();
         open.read(true).write(writable);
         if options.cache == Cache::None {
