@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use armvm_devices::gic::GicVersion;
+use armvm_firmware::image::guid::Uuid;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
@@ -13,9 +14,129 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once
 pub enum Command {
     /// Boot a machine: load a kernel or bare-metal program and run it.
     Run(RunArgs),
+    /// Make, describe and check portable disk images (a GPT disk whose FAT32 EFI
+    /// System Partition holds \EFI\BOOT\BOOTAA64.EFI, as the ARM VM System
+    /// Specification describes).
+    Image(ImageArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
+    /// Write a raw GPT disk image: a FAT32 EFI System Partition holding the boot
+    /// program at the removable-media path, then any --partition images.
+    Create(ImageCreateArgs),
+    /// Describe an image: protective MBR, both GPT headers, partitions, ESP files.
+    Inspect(ImageInspectArgs),
+    /// Check an image against the specification's rules (exit status 0 when all
+    /// pass, 1 when one fails, 2 when the image cannot be read).
+    Check(ImageCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImageCreateArgs {
+    /// The image file to write (replaced if it exists).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+
+    /// The boot program (a UEFI application, e.g. grubaa64.efi), stored as
+    /// \EFI\BOOT\BOOTAA64.EFI (BOOTARM.EFI with --arch arm).
+    #[arg(long, value_name = "FILE")]
+    pub efi: PathBuf,
+
+    /// Also put host file SRC at DEST in the ESP (e.g. grub.cfg:EFI/debian/grub.cfg;
+    /// a DEST ending in / keeps SRC's name). Repeatable.
+    #[arg(long = "file", value_name = "SRC:DEST", value_parser = parse_esp_file)]
+    pub files: Vec<(PathBuf, String)>,
+
+    /// Copy host directory SRC (recursively) to DEST in the ESP (/ for its root).
+    /// Repeatable.
+    #[arg(long = "dir", value_name = "SRC:DEST", value_parser = parse_esp_dir)]
+    pub dirs: Vec<(PathBuf, String)>,
+
+    /// Size of the whole image (default: what the partitions need, plus 1 MiB at
+    /// each end for the GPT).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub size: Option<u64>,
+
+    /// Size of the EFI System Partition (FAT32 needs at least 33M).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub esp_size: u64,
+
+    /// The boot program's architecture: which removable-media name, PE format and
+    /// machine type it must have.
+    #[arg(long, value_enum, default_value = "aarch64")]
+    pub arch: ImageArch,
+
+    /// Add a partition holding FILE (a file system image, e.g. made by mke2fs),
+    /// after the ESP, on a 1 MiB boundary. TYPE: linux (default), root-arm64,
+    /// root-arm, usr-arm64, swap, home, srv, var, xbootldr, ... or a type GUID.
+    /// Repeatable.
+    #[arg(long = "partition", value_name = "FILE[:TYPE]", value_parser = parse_partition_arg)]
+    pub partitions: Vec<(PathBuf, Uuid)>,
+
+    /// Make the image reproducible: disk and partition GUIDs and the FAT volume ID
+    /// derived from N, file times fixed at 2020-01-01.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageInspectArgs {
+    /// The image file.
+    #[arg(value_name = "IMG")]
+    pub image: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageCheckArgs {
+    /// The image file.
+    #[arg(value_name = "IMG")]
+    pub image: PathBuf,
+
+    /// Which boot program to require (default: BOOTAA64.EFI if present, else
+    /// BOOTARM.EFI).
+    #[arg(long, value_enum)]
+    pub arch: Option<ImageArch>,
+}
+
+/// `armvm image --arch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ImageArch {
+    /// AArch64: BOOTAA64.EFI, PE32+, machine 0xAA64
+    Aarch64,
+    /// AArch32: BOOTARM.EFI, PE32, machine 0x01C2
+    Arm,
+}
+
+impl ImageArch {
+    pub fn arch(self) -> armvm_firmware::image::Arch {
+        match self {
+            ImageArch::Aarch64 => armvm_firmware::image::Arch::Aarch64,
+            ImageArch::Arm => armvm_firmware::image::Arch::Arm,
+        }
+    }
+}
+
+fn parse_esp_file(s: &str) -> Result<(PathBuf, String), String> {
+    armvm_firmware::image::create::parse_src_dest(s, false)
+}
+
+fn parse_esp_dir(s: &str) -> Result<(PathBuf, String), String> {
+    armvm_firmware::image::create::parse_src_dest(s, true)
+}
+
+fn parse_partition_arg(s: &str) -> Result<(PathBuf, Uuid), String> {
+    armvm_firmware::image::create::parse_partition(s)
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@ mod board;
 mod cli;
 mod console;
 mod gdb;
+mod image;
 mod machine;
 mod monitor;
 mod trace;
@@ -22,6 +23,14 @@ fn main() -> ExitCode {
                     eprintln!("  caused by: {s}");
                     source = s.source();
                 }
+                ExitCode::from(2)
+            }
+        },
+        cli::Command::Image(image) => match image::run(&image) {
+            Ok(status) => ExitCode::from(status),
+            Err(e) => {
+                // The message already carries its cause.
+                eprintln!("armvm: {e}");
                 ExitCode::from(2)
             }
         },

@@ -1,7 +1,9 @@
 //! What prepares or serves the guest: kernel loaders, the FDT generator, PSCI and
-//! semihosting (later the built-in UEFI).
+//! semihosting (later the built-in UEFI), and the
+//! disk image tools behind `armvm image`.
 
 pub mod fdt;
+pub mod image;
 pub mod linux;
 pub mod loader;
 pub mod psci;
