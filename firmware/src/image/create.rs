@@ -281,7 +281,7 @@ pub fn create(out: &Path, opts: &CreateOptions) -> Result<Summary, ImageError> {
         .write(true)
         .create_new(true)
         .open(&tmp)
-        .map_err(|e| io_err(&tmp, e))?;
+        .map_err(|e| io_err(out, e))?;
     let result = build_file(file, &tmp, opts).and_then(|summary| {
         std::fs::rename(&tmp, out).map_err(|e| io_err(out, e))?;
         Ok(summary)
