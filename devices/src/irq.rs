@@ -7,6 +7,12 @@
 //! which tells every vCPU to look at its interrupt lines before its next block
 //! and wakes the machine if it sleeps. The vCPU thread then moves the changed
 //! levels into the GIC ([`IrqHub::take_changes`]). Nothing polls devices.
+//!
+//! A line that falls and rises again between two looks (a driver acknowledges
+//! its device's interrupt and the device raises it again at once) still reaches
+//! the GIC as a fall and a rise: an edge-triggered input (virtio-mmio's, as on
+//! QEMU's virt board) must latch that rising edge, or the device's interrupt,
+//! which stays high until the driver acknowledges it, is never taken again.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -19,6 +25,8 @@ const WORDS: usize = MAX_SPIS as usize / 64;
 #[derive(Default)]
 pub struct IrqHub {
     levels: [AtomicU64; WORDS],
+    /// Lines that went from low to high since the last look.
+    rises: [AtomicU64; WORDS],
     dirty: AtomicBool,
     kick: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
@@ -43,21 +51,35 @@ impl IrqHub {
         let _ = self.kick.set(kick);
     }
 
-    /// The SPIs whose level differs from `applied` (the levels the GIC was last
-    /// given), with their new level; `applied` is updated. Empty unless a line
-    /// changed since the last call.
+    /// The level changes to give the GIC, in order, since `applied` (the levels
+    /// it was last given); `applied` is updated. A line that rose since the last
+    /// call shows a rise even if it is back at the level the GIC has: a fall
+    /// first if it was high, a fall after if it is low again. Empty unless a
+    /// line changed since the last call.
     pub fn take_changes(&self, applied: &mut [u64; WORDS]) -> Vec<(u32, bool)> {
         if !self.dirty.swap(false, Ordering::Acquire) {
             return Vec::new();
         }
         let mut changes = Vec::new();
         for (w, seen) in applied.iter_mut().enumerate() {
+            let rose = self.rises[w].swap(0, Ordering::AcqRel);
             let now = self.levels[w].load(Ordering::Acquire);
-            let mut diff = now ^ *seen;
+            let mut diff = (now ^ *seen) | rose;
             while diff != 0 {
                 let bit = diff.trailing_zeros();
                 diff &= diff - 1;
-                changes.push((w as u32 * 64 + bit, now & (1 << bit) != 0));
+                let (spi, mask) = (w as u32 * 64 + bit, 1u64 << bit);
+                if rose & mask == 0 {
+                    changes.push((spi, now & mask != 0));
+                    continue;
+                }
+                if *seen & mask != 0 {
+                    changes.push((spi, false));
+                }
+                changes.push((spi, true));
+                if now & mask == 0 {
+                    changes.push((spi, false));
+                }
             }
             *seen = now;
         }
@@ -78,6 +100,9 @@ impl IrqHub {
             word.fetch_and(!bit, Ordering::AcqRel)
         };
         if (old & bit != 0) != level {
+            if level {
+                self.rises[spi as usize / 64].fetch_or(bit, Ordering::AcqRel);
+            }
             self.dirty.store(true, Ordering::Release);
             if let Some(kick) = self.kick.get() {
                 kick();
@@ -134,13 +159,38 @@ mod tests {
         assert_eq!(kicks.load(Ordering::Relaxed), 2);
         assert_eq!(hub.take_changes(&mut applied), vec![(1, true), (200, true)]);
         assert!(hub.take_changes(&mut applied).is_empty());
-        // A pulse between two looks leaves nothing to apply.
-        a.lower();
-        a.raise();
-        assert!(hub.take_changes(&mut applied).is_empty());
         b.lower();
         assert_eq!(hub.take_changes(&mut applied), vec![(200, false)]);
+        assert!(hub.take_changes(&mut applied).is_empty());
         assert!(a.level() && !b.level());
+    }
+
+    #[test]
+    fn a_line_that_fell_and_rose_between_two_looks_shows_both() {
+        // A driver acknowledged (the line fell) and the device raised it again
+        // before the vCPU looked: an edge-triggered GIC input must see the rise.
+        let hub = IrqHub::new();
+        let (a, b) = (hub.line(3), hub.line(70));
+        let mut applied = [0; WORDS];
+        a.raise();
+        assert_eq!(hub.take_changes(&mut applied), vec![(3, true)]);
+        a.lower();
+        a.raise();
+        assert_eq!(hub.take_changes(&mut applied), vec![(3, false), (3, true)]);
+        // Low, a pulse, low again.
+        b.raise();
+        b.lower();
+        assert_eq!(hub.take_changes(&mut applied), vec![(70, true), (70, false)]);
+        // High, a dip and a pulse, low at the look.
+        a.lower();
+        a.raise();
+        a.lower();
+        assert_eq!(
+            hub.take_changes(&mut applied),
+            vec![(3, false), (3, true), (3, false)]
+        );
+        assert!(hub.take_changes(&mut applied).is_empty());
+        assert_eq!(applied, [0; WORDS]);
     }
 
     #[test]
