@@ -16,6 +16,8 @@ pub mod balloon;
 pub mod block;
 pub mod chain;
 pub mod console;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mmio;
 pub mod net;
 pub mod queue;

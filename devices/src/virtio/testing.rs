@@ -7,7 +7,9 @@ use std::sync::Arc;
 use armvm_cpu::memory::{GuestMemory, Ram};
 use virtio_bindings::virtio_ring::{VRING_DESC_F_NEXT, VRING_DESC_F_WRITE};
 
+use super::mmio::VirtioMmio;
 use super::queue::{Queue, QueueLayout};
+use crate::MmioDevice;
 
 /// Where test RAM starts (not 0, so that a forgotten base shows).
 pub const RAM_BASE: u64 = 0x4000_0000;
@@ -41,6 +43,58 @@ pub fn w(addr: u64, len: u32) -> Buf {
         len,
         writable: true,
     }
+}
+
+/// A queue of `size` entries laid out from `at` as [`Driver::new`] does.
+pub fn layout_at(size: u16, at: u64) -> QueueLayout {
+    let n = size as u64;
+    let avail = at + 16 * n;
+    QueueLayout {
+        size,
+        desc: at,
+        avail,
+        used: (avail + 6 + 2 * n + 3) & !3,
+    }
+}
+
+/// What a driver does to bring a virtio-mmio device up: reset, ACKNOWLEDGE
+/// and DRIVER, the offered features in `want` (and VERSION_1), FEATURES_OK,
+/// queue `index` as `layout` says, QueueReady, DRIVER_OK. Returns the status
+/// read back at the end.
+pub fn start_driver(dev: &mut VirtioMmio, want: u64, index: u32, layout: QueueLayout) -> u32 {
+    use virtio_bindings::virtio_mmio::*;
+    let mut wr = |offset: u32, value: u64| dev.write(0, offset as u64, 4, value);
+    wr(VIRTIO_MMIO_STATUS, 0);
+    wr(VIRTIO_MMIO_STATUS, 1);
+    wr(VIRTIO_MMIO_STATUS, 3);
+    let mut offered = 0;
+    for sel in [0, 1] {
+        dev.write(0, VIRTIO_MMIO_DEVICE_FEATURES_SEL as u64, 4, sel);
+        offered |= dev.read(0, VIRTIO_MMIO_DEVICE_FEATURES as u64, 4) << (32 * sel);
+    }
+    let features = offered & (want | 1 << virtio_bindings::virtio_config::VIRTIO_F_VERSION_1);
+    let mut wr = |offset: u32, value: u64| dev.write(0, offset as u64, 4, value);
+    for sel in [0, 1] {
+        wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, sel);
+        wr(
+            VIRTIO_MMIO_DRIVER_FEATURES,
+            (features >> (32 * sel)) & 0xffff_ffff,
+        );
+    }
+    wr(VIRTIO_MMIO_STATUS, 0xb);
+    wr(VIRTIO_MMIO_QUEUE_SEL, index as u64);
+    wr(VIRTIO_MMIO_QUEUE_NUM, layout.size as u64);
+    for (reg, addr) in [
+        (VIRTIO_MMIO_QUEUE_DESC_LOW, layout.desc),
+        (VIRTIO_MMIO_QUEUE_AVAIL_LOW, layout.avail),
+        (VIRTIO_MMIO_QUEUE_USED_LOW, layout.used),
+    ] {
+        wr(reg, addr & 0xffff_ffff);
+        wr(reg + 4, addr >> 32);
+    }
+    wr(VIRTIO_MMIO_QUEUE_READY, 1);
+    wr(VIRTIO_MMIO_STATUS, 0xf);
+    dev.read(0, VIRTIO_MMIO_STATUS as u64, 4) as u32
 }
 
 /// The driver's side of one split virtqueue.
@@ -178,5 +232,19 @@ impl Driver {
     /// The byte ranges the device may write: the used ring (with `avail_event`).
     pub fn used_ring_range(&self) -> (u64, u64) {
         (self.layout.used, 6 + 8 * self.layout.size as u64)
+    }
+}
+
+/// Entropy that counts up from the byte after its own: the same run gives
+/// the same bytes.
+pub struct CounterEntropy(pub u8);
+
+impl super::rng::EntropySource for CounterEntropy {
+    fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        for b in buf {
+            self.0 = self.0.wrapping_add(1);
+            *b = self.0;
+        }
+        Ok(())
     }
 }

@@ -1,0 +1,6 @@
+#![no_main]
+//! See armvm_devices::virtio::fuzzing::virtqueue for the input format and checks.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    armvm_devices::virtio::fuzzing::virtqueue(data);
+});
