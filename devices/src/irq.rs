@@ -180,7 +180,10 @@ mod tests {
         // Low, a pulse, low again.
         b.raise();
         b.lower();
-        assert_eq!(hub.take_changes(&mut applied), vec![(70, true), (70, false)]);
+        assert_eq!(
+            hub.take_changes(&mut applied),
+            vec![(70, true), (70, false)]
+        );
         // High, a dip and a pulse, low at the look.
         a.lower();
         a.raise();
