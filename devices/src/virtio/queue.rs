@@ -239,7 +239,10 @@ impl Queue {
                 if !self.indirect {
                     return Err(QueueError::IndirectNotNegotiated);
                 }
-                let at_head = index == head && !in_indirect && chain.readable.is_empty();
+                // Only the first descriptor taken (not one the chain comes back
+                // to, which a driver rewriting it meanwhile could make indirect).
+                let at_head =
+                    !in_indirect && chain.readable.is_empty() && chain.writable.is_empty();
                 if !at_head || flags as u32 & VRING_DESC_F_NEXT != 0 {
                     return Err(QueueError::NestedIndirect);
                 }
