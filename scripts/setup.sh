@@ -17,7 +17,7 @@ CACHE="${ARMVM_CACHE:-$HOME/.cache/armvm}"
 HOST_PACKAGES=(qemu-user qemu-system-arm qemu-utils gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
                device-tree-compiler gdb-multiarch e2fsprogs gdisk mtools dosfstools
                libslirp-dev libglib2.0-dev pkg-config)
-GUEST_PACKAGES=(debian-installer-12-netboot-arm64 busybox-static:arm64 qemu-efi-aarch64
+GUEST_PACKAGES=(debian-installer-12-netboot-arm64 busybox-static:arm64 qemu-efi-aarch64 u-boot-qemu
                 linux-image-arm64)
 
 SUDO=""

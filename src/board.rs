@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use armvm_cpu::cpu::SharedCode;
 use armvm_cpu::memory::{BusError, GuestMemory, PhysMemory, Ram, RamError};
 use armvm_cpu::Platform;
+use armvm_devices::cfi_flash::CfiFlash;
 use armvm_devices::clock::{Clock, HostClock, COUNTER_HZ};
 use armvm_devices::gic::{self, Gic, GicVersion};
 use armvm_devices::pl011::Pl011;
@@ -25,6 +26,11 @@ use armvm_firmware::fdt::{BoardDescription, GicKind, MmioWithSpi};
 use crossbeam_channel::{Receiver, Sender};
 /// Physical memory map.
 pub mod map {
+    /// Two CFI flash banks, as on QEMU's virt: firmware code, then its variables.
+    pub const FLASH0: (u64, u64) = (0x0000_0000, 0x0400_0000);
+    pub const FLASH1: (u64, u64) = (0x0400_0000, 0x0400_0000);
+    /// Erase block of the flash banks (both chips), as on QEMU's virt.
+    pub const FLASH_BLOCK: u64 = 256 * 1024;
     pub const GIC_DIST: (u64, u64) = (0x0800_0000, 0x1_0000);
     pub const GIC_CPU: (u64, u64) = (0x0801_0000, 0x1_0000);
     /// GICv3 redistributors: 128 KiB per CPU.
@@ -67,6 +73,8 @@ pub enum BoardError {
     Ram(#[from] RamError),
     #[error("more virtio devices than the board's {0} slots")]
     TooManyDevices(u64),
+    #[error("the firmware ({0} bytes) is larger than the 64 MiB flash bank")]
+    FirmwareTooLarge(u64),
 }
 
 /// What a board is built from.
@@ -82,6 +90,12 @@ pub struct BoardConfig {
     pub code: Rc<SharedCode>,
     /// Virtio devices, in slot order from slot 0 (the rest stay empty).
     pub virtio: Vec<Box<dyn VirtioDevice>>,
+    /// Firmware for the first flash bank (at most its size), if any; the
+    /// second bank then holds its variables.
+    pub firmware: Option<Vec<u8>>,
+    /// The variables bank's initial contents (at most its size; the rest reads
+    /// as erased flash).
+    pub vars: Option<Vec<u8>>,
 }
 
 /// What the vCPUs see of the machine: the bus, the clock, the interrupt controller.
@@ -102,11 +116,24 @@ pub struct Board {
     wake: (Sender<()>, Receiver<()>),
     /// The slots that hold a device.
     virtio: Vec<Arc<Mutex<VirtioMmio>>>,
+    /// The firmware's variables flash (with `--bios`).
+    pub vars_flash: Option<Arc<Mutex<CfiFlash>>>,
 }
 
 impl Board {
     pub fn build(config: BoardConfig) -> Result<Board, BoardError> {
-        let memory = GuestMemory::new(vec![Ram::new(map::RAM_BASE, config.ram_size)?]);
+        let mut regions = vec![Ram::new(map::RAM_BASE, config.ram_size)?];
+        if let Some(code) = &config.firmware {
+            // The code bank reads and executes like memory; firmware never
+            // writes it (its variables live in the second bank).
+            let mut flash = Ram::new(map::FLASH0.0, map::FLASH0.1)?;
+            let Some(dst) = flash.slice_mut(map::FLASH0.0, code.len()) else {
+                return Err(BoardError::FirmwareTooLarge(code.len() as u64));
+            };
+            dst.copy_from_slice(code);
+            regions.push(flash);
+        }
+        let memory = GuestMemory::new(regions);
         let clock = Arc::new(HostClock::new(COUNTER_HZ));
         let irq_hub = IrqHub::new();
         let wake = crossbeam_channel::bounded(1);
@@ -157,6 +184,14 @@ impl Board {
         if devices.next().is_some() {
             return Err(BoardError::TooManyDevices(map::VIRTIO_SLOTS));
         }
+        let vars_flash = config.firmware.is_some().then(|| {
+            let mut contents = config.vars.unwrap_or_default();
+            contents.resize(map::FLASH1.1 as usize, 0xff);
+            Arc::new(Mutex::new(CfiFlash::new(contents, map::FLASH_BLOCK)))
+        });
+        if let Some(f) = &vars_flash {
+            bus.add_device(map::FLASH1.0, map::FLASH1.1, f.clone());
+        }
         let gic = Arc::new(Mutex::new(Gic::new(config.gic, config.cpus, GIC_IRQS)));
         add_gic_windows(&mut bus, &gic, config.gic, config.cpus);
         Ok(Board {
@@ -172,6 +207,7 @@ impl Board {
             code: config.code,
             wake,
             virtio,
+            vars_flash,
         })
     }
 
@@ -312,7 +348,7 @@ pub fn describe(
     psci_method: &'static str,
     bootargs: String,
     initrd: Option<(u64, u64)>,
-    counter_frequency: u64,
+    flash: bool,
 ) -> BoardDescription {
     let cpus = mpidrs.len() as u64;
     let gic = match version {
@@ -331,7 +367,7 @@ pub fn describe(
         gic,
         // Secure physical, non-secure physical, virtual, hypervisor (INTID - 16).
         timer_ppis: [13, 14, 11, 10],
-        counter_frequency: counter_frequency as u32,
+        counter_frequency: COUNTER_HZ as u32,
         uart: MmioWithSpi {
             base: map::UART.0,
             size: map::UART.1,
@@ -353,6 +389,7 @@ pub fn describe(
         bootargs,
         initrd,
         rng_seed: random_seed(),
+        flash: flash.then_some([map::FLASH0, map::FLASH1]),
     }
 }
 

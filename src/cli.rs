@@ -144,8 +144,21 @@ pub struct RunArgs {
     /// Kernel or program to run: an arm64 Linux Image (optionally gzip-compressed),
     /// an AArch64 ELF file (loaded at its physical addresses, started at its entry
     /// point) or, with --load-addr, a raw image.
-    #[arg(long, value_name = "FILE")]
-    pub kernel: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "bios")]
+    pub kernel: Option<PathBuf>,
+
+    /// Firmware to boot instead of a kernel: an AArch64 UEFI (EDK2's
+    /// QEMU_EFI.fd or AAVMF_CODE.fd) or U-Boot image, placed in the flash at
+    /// address 0 where the vCPU starts, as QEMU's -bios does.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kernel", "load_addr"])]
+    pub bios: Option<PathBuf>,
+
+    /// The firmware's variable store for this VM (with --bios): the second
+    /// flash bank, loaded from FILE (created on first use; e.g. a copy of
+    /// AAVMF_VARS.fd) and written back when armvm stops if the firmware changed
+    /// it. Without it, variables last for one run.
+    #[arg(long, value_name = "FILE", requires = "bios")]
+    pub vars: Option<PathBuf>,
 
     /// Initial ramdisk for a Linux kernel.
     #[arg(long, value_name = "FILE")]

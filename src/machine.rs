@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use armvm_cpu::cpu::{mpidr_of, SharedCode};
 use armvm_cpu::{Cpu, Exit};
-use armvm_devices::clock::{Clock, COUNTER_HZ};
+use armvm_devices::clock::Clock;
 use armvm_devices::gic::{self, GicVersion};
 use armvm_devices::virtio::balloon::{Balloon, BalloonControl};
 use armvm_devices::virtio::block::image::ImageError;
@@ -74,6 +74,8 @@ pub enum MachineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the variables file {} is larger than the 64 MiB flash bank", path.display())]
+    VarsTooLarge { path: PathBuf },
     #[error("network: {0}")]
     Network(String),
     #[error("cannot open the host's random source for virtio-rng")]
@@ -218,6 +220,8 @@ pub(crate) struct Machine {
     gdb: Option<gdb::Debugger>,
     /// The balloon's control, for the monitor.
     balloon: Option<Arc<BalloonControl>>,
+    /// Where the firmware's variables are kept (`--vars`).
+    vars_path: Option<PathBuf>,
 }
 
 impl Machine {
@@ -280,6 +284,8 @@ impl Machine {
                 .collect(),
             code: shared_code,
             virtio,
+            firmware: args.bios.as_deref().map(read_file).transpose()?,
+            vars: read_vars(args)?,
         })?;
 
         let (entry, dtb, heap) = load_guest(args, version, &mut board)?;
@@ -308,6 +314,7 @@ impl Machine {
             tracer,
             gdb: None,
             balloon,
+            vars_path: args.vars.clone(),
         })
     }
 
@@ -385,6 +392,7 @@ impl Machine {
             gdb::machine_stopped(self, code);
         }
         self.board.shutdown();
+        self.save_vars();
         self.board
             .uart
             .lock()
@@ -398,6 +406,25 @@ impl Machine {
             t.close();
         }
         stop
+    }
+
+    /// Writes the firmware's variables flash back to `--vars` if the firmware
+    /// changed it: to a temporary file, synced, then renamed over the old one,
+    /// so that a crash leaves the previous contents whole.
+    fn save_vars(&mut self) {
+        let (Some(path), Some(flash)) = (&self.vars_path, &self.board.vars_flash) else {
+            return;
+        };
+        let mut flash = flash.lock().unwrap_or_else(|e| e.into_inner());
+        if !flash.take_dirty() {
+            return;
+        }
+        if let Err(e) = write_atomically(path, flash.contents()) {
+            eprintln!(
+                "armvm: cannot save the firmware variables to {}: {e}",
+                path.display()
+            );
+        }
     }
 
     /// Ctrl-A x and host signals stop the machine; console input moves into the
@@ -698,6 +725,97 @@ fn align_up(x: u64, a: u64) -> u64 {
     x.div_ceil(a) * a
 }
 
+/// The `--vars` file's contents: empty (erased flash) if it does not exist yet.
+fn read_vars(args: &RunArgs) -> Result<Option<Vec<u8>>, MachineError> {
+    let Some(path) = &args.vars else {
+        return Ok(None);
+    };
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => {
+            return Err(MachineError::Read {
+                path: path.clone(),
+                source,
+            })
+        }
+    };
+    if data.len() as u64 > map::FLASH1.1 {
+        return Err(MachineError::VarsTooLarge { path: path.clone() });
+    }
+    Ok(Some(data))
+}
+
+/// Replaces `path` with `data` so that a crash leaves either the old or the
+/// new contents: a temporary file beside it, synced, then renamed.
+fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("armvm-tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// The device tree the guest gets: `--dtb` as given, or generated from the board.
+fn guest_dtb(
+    args: &RunArgs,
+    version: GicVersion,
+    initrd_range: Option<(u64, u64)>,
+) -> Result<Vec<u8>, MachineError> {
+    if let Some(path) = &args.dtb {
+        let d = read_file(path)?;
+        if d.len() as u64 > DTB_MAX {
+            return Err(MachineError::DtbTooLarge { path: path.clone() });
+        }
+        return Ok(d);
+    }
+    let mpidrs = (0..args.smp).map(mpidr_of).collect();
+    let desc = board::describe(
+        version,
+        mpidrs,
+        args.memory,
+        args.psci_conduit.name(),
+        args.append.clone(),
+        initrd_range,
+        args.bios.is_some(),
+    );
+    fdt::build(&desc).map_err(|e| MachineError::Fdt(e.to_string()))
+}
+
+/// For firmware (`--bios`): the DTB at the start of RAM, where EDK2 and U-Boot
+/// look for it on QEMU's virt, and the vCPU at the flash's first word.
+fn load_firmware_dtb(
+    args: &RunArgs,
+    version: GicVersion,
+    board: &mut Board,
+) -> Result<(Entry, Vec<u8>, HeapInfo), MachineError> {
+    let dtb = guest_dtb(args, version, None)?;
+    if !board.load(map::RAM_BASE, &dtb) {
+        return Err(MachineError::DoesNotFit {
+            what: "the device tree",
+            size: dtb.len() as u64,
+        });
+    }
+    let ram_top = map::RAM_BASE + args.memory;
+    let heap = HeapInfo {
+        heap_base: map::RAM_BASE + DTB_MAX,
+        heap_limit: ram_top - (1 << 20),
+        stack_base: ram_top,
+        stack_limit: ram_top - (1 << 20),
+    };
+    let entry = Entry {
+        pc: map::FLASH0.0,
+        dtb_addr: 0,
+    };
+    Ok((entry, dtb, heap))
+}
+
 /// Loads the kernel (Linux Image, ELF or raw), the initrd and the DTB into RAM.
 fn load_guest(
     args: &RunArgs,
@@ -705,7 +823,9 @@ fn load_guest(
     board: &mut Board,
 ) -> Result<(Entry, Vec<u8>, HeapInfo), MachineError> {
     let ram_top = map::RAM_BASE + args.memory;
-    let kernel_path = &args.kernel;
+    let Some(kernel_path) = &args.kernel else {
+        return load_firmware_dtb(args, version, board);
+    };
     let image = read_file(kernel_path)?;
     let initrd = args.initrd.as_deref().map(read_file).transpose()?;
     let bus = &*board;
@@ -779,29 +899,7 @@ fn load_guest(
             });
         }
     }
-    let dtb = match &args.dtb {
-        Some(path) => {
-            let d = read_file(path)?;
-            if d.len() as u64 > DTB_MAX {
-                return Err(MachineError::DtbTooLarge { path: path.clone() });
-            }
-            d
-        }
-        None => {
-            let mpidrs = (0..args.smp).map(mpidr_of).collect();
-            let method = args.psci_conduit.name();
-            let desc = board::describe(
-                version,
-                mpidrs,
-                args.memory,
-                method,
-                args.append.clone(),
-                initrd_range,
-                COUNTER_HZ,
-            );
-            fdt::build(&desc).map_err(|e| MachineError::Fdt(e.to_string()))?
-        }
-    };
+    let dtb = guest_dtb(args, version, initrd_range)?;
     if layout_dtb + dtb.len() as u64 > ram_top || !bus.load(layout_dtb, &dtb) {
         return Err(MachineError::DoesNotFit {
             what: "the device tree",

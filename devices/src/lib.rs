@@ -3,6 +3,7 @@
 //! no panics on guest input (bad offsets are counted and ignored).
 
 pub mod bus;
+pub mod cfi_flash;
 pub mod clock;
 pub mod gic;
 pub mod irq;

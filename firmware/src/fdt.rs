@@ -50,6 +50,8 @@ pub struct BoardDescription {
     pub bootargs: String,
     pub initrd: Option<(u64, u64)>,
     pub rng_seed: [u8; 32],
+    /// The two CFI flash banks (base, size), when firmware runs from them.
+    pub flash: Option<[(u64, u64); 2]>,
 }
 
 fn reg(base: u64, size: u64) -> [u64; 2] {
@@ -75,6 +77,9 @@ pub fn build(d: &BoardDescription) -> Result<Vec<u8>, FdtError> {
     create_clock_node(&mut fdt)?;
     create_uart_node(&mut fdt, d)?;
     create_rtc_node(&mut fdt, d)?;
+    if let Some(banks) = &d.flash {
+        create_flash_node(&mut fdt, banks)?;
+    }
     for v in &d.virtio {
         create_virtio_node(&mut fdt, v)?;
     }
@@ -223,6 +228,15 @@ fn create_rtc_node(fdt: &mut FdtWriter, d: &BoardDescription) -> Result<(), FdtE
     fdt.end_node(node)
 }
 
+fn create_flash_node(fdt: &mut FdtWriter, banks: &[(u64, u64); 2]) -> Result<(), FdtError> {
+    let node = fdt.begin_node(&format!("flash@{:x}", banks[0].0))?;
+    fdt.property_string("compatible", "cfi-flash")?;
+    let [(b0, s0), (b1, s1)] = *banks;
+    fdt.property_array_u64("reg", &[b0, s0, b1, s1])?;
+    fdt.property_u32("bank-width", 4)?;
+    fdt.end_node(node)
+}
+
 fn create_virtio_node(fdt: &mut FdtWriter, v: &MmioWithSpi) -> Result<(), FdtError> {
     let node = fdt.begin_node(&format!("virtio_mmio@{:x}", v.base))?;
     fdt.property_string("compatible", "virtio,mmio")?;
@@ -264,6 +278,7 @@ mod tests {
             bootargs: "console=ttyAMA0".into(),
             initrd: Some((0x4800_0000, 0x4810_0000)),
             rng_seed: [7; 32],
+            flash: None,
         }
     }
 
