@@ -8,10 +8,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use common::host::{rss_kib, Running};
 
 use common::guest::{linux_guest, test_dir};
 use common::*;
@@ -24,12 +26,6 @@ rm /dirty/fill
 echo ARMVM-DIRTIED
 sleep 600
 ";
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
 
 /// Sends one monitor command and returns its reply (up to the next prompt).
 fn monitor(sock: &mut BufReader<UnixStream>, command: &str) -> String {
@@ -51,45 +47,22 @@ fn balloon_returns_memory_to_the_host() {
     let guest = linux_guest();
     let initrd = guest.initramfs(&dir, SCENARIO);
     let socket = dir.join("monitor.sock");
-    let mut child = armvm()
-        .args(["run", "-m", "1024", "--balloon", "--monitor"])
+    let mut cmd = armvm();
+    cmd.args(["run", "-m", "1024", "--balloon", "--monitor"])
         .arg(&socket)
         .arg("--kernel")
         .arg(&guest.kernel)
         .arg("--initrd")
         .arg(&initrd)
-        .args(["--append", "console=ttyAMA0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start armvm");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut output = String::new();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !output.contains("ARMVM-DIRTIED") {
-        match rx.recv_timeout(Duration::from_secs(1)) {
-            Ok(line) => {
-                output.push_str(&line);
-                output.push('\n');
-            }
-            Err(_) if Instant::now() < deadline => {}
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the guest did not dirty its memory:\n{output}");
-            }
-        }
-    }
-    let before = rss_kib(child.id());
+        .args(["--append", "console=ttyAMA0"]);
+    let mut child = Running::spawn(cmd, Stdio::null());
+    let dirtied = child.wait_for("ARMVM-DIRTIED", Duration::from_secs(300));
+    assert!(
+        dirtied.is_ok(),
+        "the guest did not dirty its memory: {dirtied:?}\n{}",
+        child.output()
+    );
+    let before = rss_kib(child.pid());
     let mut sock = BufReader::new(UnixStream::connect(&socket).expect("monitor socket"));
     let mut banner = Vec::new();
     while !banner.ends_with(b"(armvm) ") {
@@ -111,14 +84,10 @@ fn balloon_returns_memory_to_the_host() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    let after = rss_kib(child.id());
+    let after = rss_kib(child.pid());
     monitor(&mut sock, "quit");
-    let status = child.wait().unwrap();
-    while let Ok(line) = rx.try_recv() {
-        output.push_str(&line);
-        output.push('\n');
-    }
-    assert_no_kernel_trouble(&output);
+    let status = child.wait_exit(Duration::from_secs(30));
+    assert_no_kernel_trouble(&child.stdout());
     assert!(
         reply.starts_with("balloon: actual=512\n"),
         "the guest did not fill the balloon: {reply}"
@@ -128,5 +97,9 @@ fn balloon_returns_memory_to_the_host() {
         before.saturating_sub(after) >= 256 << 10,
         "RSS fell only from {before} KiB to {after} KiB"
     );
-    assert_eq!(status.code(), Some(0), "monitor quit is a clean exit");
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "monitor quit is a clean exit"
+    );
 }

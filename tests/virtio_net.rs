@@ -8,10 +8,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::host::Running;
 
 use common::guest::{linux_guest, test_dir};
 use common::*;
@@ -74,41 +76,16 @@ sleep 600
     );
     let guest = linux_guest();
     let initrd = guest.initramfs(&dir, &scenario);
-    let mut child = armvm()
-        .args(["run", "-m", "1024", "--net"])
+    let mut cmd = armvm();
+    cmd.args(["run", "-m", "1024", "--net"])
         .arg(format!("user,hostfwd=tcp:127.0.0.1:{fwd_port}-:8080"))
         .arg("--kernel")
         .arg(&guest.kernel)
         .arg("--initrd")
         .arg(&initrd)
-        .args(["--append", "console=ttyAMA0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start armvm");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut output = String::new();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !output.contains("ARMVM-NET-READY") && !output.contains("ARMVM-SCENARIO-EXIT") {
-        match rx.recv_timeout(Duration::from_secs(1)) {
-            Ok(line) => {
-                output.push_str(&line);
-                output.push('\n');
-            }
-            Err(_) if Instant::now() < deadline => {}
-            Err(_) => break,
-        }
-    }
+        .args(["--append", "console=ttyAMA0"]);
+    let mut child = Running::spawn(cmd, Stdio::null());
+    let _ = child.wait_for("ARMVM-NET-READY", Duration::from_secs(300));
     // The host reaches the guest's server through the forwarded port.
     let fetched = (|| -> std::io::Result<String> {
         let mut s = TcpStream::connect(("127.0.0.1", fwd_port))?;
@@ -118,12 +95,9 @@ sleep 600
         s.read_to_string(&mut reply)?;
         Ok(reply)
     })();
-    let _ = child.kill();
-    let _ = child.wait();
-    while let Ok(line) = rx.try_recv() {
-        output.push_str(&line);
-        output.push('\n');
-    }
+    child.signal(libc::SIGTERM);
+    child.wait_exit(Duration::from_secs(30));
+    let output = child.stdout();
     assert_no_kernel_trouble(&output);
     assert!(
         output.contains("52:54:00:12:34:56"),
