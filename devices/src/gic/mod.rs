@@ -24,9 +24,10 @@
 //!   in the active-and-pending state until the first is deactivated.
 //! - GICv3: affinity routing only (`GICD_CTLR.ARE` RAO/WI, legacy mode unsupported), no
 //!   LPIs/ITS, range selectors (RSS) and 1-of-N SPI routing supported, at most 256 CPUs.
-//!   CPU `n` has affinity 0.0.0.n, as `armvm_cpu::Cpu::mpidr` reports. A redistributor
-//!   whose `GICR_WAKER.ProcessorSleep` is 1 (the reset state) forwards no interrupt to
-//!   its CPU, so software must wake it as Linux and firmware do.
+//!   CPU `n` has affinity 0.0.0.n, as `armvm_cpu::Cpu::mpidr` reports. Redistributors
+//!   start awake (`GICR_WAKER.ProcessorSleep` 0), as firmware leaves them before an
+//!   OS runs and as QEMU and KVM present them; one that software puts to sleep
+//!   forwards no interrupt to its CPU until it is woken.
 //! - Among pending interrupts of equal priority the lowest INTID wins. A group disabled
 //!   in the distributor hides its interrupts; a group disabled in a CPU interface does
 //!   not: if such an interrupt is the highest pending one, the CPU sees 1023 (spurious)
@@ -199,7 +200,8 @@ impl CpuState {
             pmr: 0,
             bpr: [MIN_BPR0, MIN_BPR1],
             apr: [0; 2],
-            asleep: true,
+            // Awake: what firmware leaves behind on real machines.
+            asleep: false,
             gicr_dpg: 0,
             hppi: None,
             irq: false,

@@ -174,7 +174,7 @@ mod tests {
             (0x000c, 0),
             (GICR_STRIDE + GICR_TYPER, (1 << 8) | 0x20 | 0x10),
             (GICR_STRIDE + 0x000c, 1),
-            (GICR_WAKER, 6),
+            (GICR_WAKER, 0),
             (0xffe8, 0x3b),
             (SGI + 0x080, 0),
             (SGI + 0x100, 0),

@@ -586,9 +586,27 @@ fn v3_gicr_waker_gates_delivery() {
     g.redist_write(0, GICR_WAKER, 4, 0);
     assert_eq!(g.redist_read(0, GICR_WAKER, 4), 0);
     assert!(g.irq_line(0));
-    // A fresh GIC starts asleep.
+    // A fresh GIC starts awake, as firmware leaves it.
     let mut fresh = Gic::new(GicVersion::V3, 1, 64);
-    assert_eq!(fresh.redist_read(0, GICR_WAKER, 4), 6);
+    assert_eq!(fresh.redist_read(0, GICR_WAKER, 4), 0);
+}
+
+/// A guest that never touches GICR_WAKER (as on QEMU and KVM, where firmware
+/// woke the redistributors) still gets its SGIs, PPIs and SPIs.
+#[test]
+fn v3_delivers_without_waking_the_redistributor() {
+    let mut g = Gic::new(GicVersion::V3, 1, 64);
+    g.dist_write(0, GICD_CTLR, 4, 0x12); // ARE_NS | EnableGrp1NS
+    g.dist_write(0, 0x0084, 4, 1); // GICD_IGROUPR1: SPI 32 in group 1
+    g.dist_write(0, 0x0104, 4, 1); // GICD_ISENABLER1
+    g.sysreg_write(0, ICC_PMR_EL1, 0xff);
+    g.sysreg_write(0, ICC_IGRPEN1_EL1, 1);
+    g.set_level(0, 32, true);
+    assert!(
+        g.irq_line(0),
+        "SPI delivered with the redistributor as reset left it"
+    );
+    assert_eq!(iar1(&mut g, 0), 32);
 }
 
 #[test]
@@ -854,7 +872,7 @@ fn reset_restores_reset_state() {
     assert!(g.irq_line(0));
     g.reset();
     assert!(!g.irq_line(0));
-    assert_eq!(g.redist_read(0, GICR_WAKER, 4), 6);
+    assert_eq!(g.redist_read(0, GICR_WAKER, 4), 0);
     assert_eq!(g.dist_read(0, GICD_CTLR, 4), 0x50);
 }
 
@@ -870,9 +888,9 @@ fn mmio_adapters_pass_the_accessing_cpu() {
     assert_eq!(lock(&gic).cpuif_read(1, GICC_PMR, 4), 0x80);
     let gic3 = Arc::new(Mutex::new(Gic::new(GicVersion::V3, 2, 64)));
     let mut redist = GicRedistributor(gic3);
-    redist.write(0, GICR_STRIDE + GICR_WAKER, 4, 0);
-    assert_eq!(redist.read(0, GICR_WAKER, 4), 6);
-    assert_eq!(redist.read(0, GICR_STRIDE + GICR_WAKER, 4), 0);
+    redist.write(0, GICR_STRIDE + GICR_WAKER, 4, 2);
+    assert_eq!(redist.read(0, GICR_WAKER, 4), 0);
+    assert_eq!(redist.read(0, GICR_STRIDE + GICR_WAKER, 4), 6);
 }
 
 /// Every offset, size and value on every entry point: no panic, and the state stays
