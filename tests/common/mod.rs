@@ -123,8 +123,29 @@ pub fn run_until(
 
 /// `run_until` for any command (e.g. QEMU running the same guest).
 pub fn run_command_until(
-    mut cmd: Command,
+    cmd: Command,
     prompt_and_input: Option<(&str, &str)>,
+    timeout: std::time::Duration,
+    done: impl Fn(&str) -> bool,
+) -> (String, Option<i32>) {
+    run_command_script(
+        cmd,
+        prompt_and_input.as_slice(),
+        std::time::Duration::ZERO,
+        timeout,
+        done,
+    )
+}
+
+/// `run_command_until` with a sequence of (prompt, input) steps, e.g. a login:
+/// each input is written once its prompt has appeared on stdout after the place
+/// where the previous step's prompt appeared, and `settle` has passed since it
+/// was seen (a program that flushes its terminal's input after printing its
+/// prompt, as `login` does for the password, would lose input typed at once).
+pub fn run_command_script(
+    mut cmd: Command,
+    steps: &[(&str, &str)],
+    settle: std::time::Duration,
     timeout: std::time::Duration,
     done: impl Fn(&str) -> bool,
 ) -> (String, Option<i32>) {
@@ -147,7 +168,11 @@ pub fn run_command_until(
         }
     });
     let mut stdin = child.stdin.take();
-    let mut pending_input = prompt_and_input;
+    let mut steps = steps.iter();
+    let mut pending_input = steps.next();
+    // Where the next prompt is looked for, and when the pending one was seen.
+    let mut search_from = 0;
+    let mut prompt_seen: Option<std::time::Instant> = None;
     let start = std::time::Instant::now();
     let mut output = Vec::new();
     let status = loop {
@@ -155,14 +180,25 @@ pub fn run_command_until(
             output.extend_from_slice(&chunk);
         }
         let text = String::from_utf8_lossy(&output).to_string();
-        if let Some((prompt, input)) = pending_input {
-            if text.contains(prompt) {
-                if let Some(s) = stdin.as_mut() {
-                    let _ = s.write_all(input.as_bytes());
-                    let _ = s.flush();
+        while let Some((prompt, input)) = pending_input {
+            if prompt_seen.is_none() {
+                match text.get(search_from..).and_then(|t| t.find(prompt)) {
+                    Some(pos) => {
+                        search_from += pos + prompt.len();
+                        prompt_seen = Some(std::time::Instant::now());
+                    }
+                    None => break,
                 }
-                pending_input = None;
             }
+            if prompt_seen.is_some_and(|t| t.elapsed() < settle) {
+                break;
+            }
+            if let Some(s) = stdin.as_mut() {
+                let _ = s.write_all(input.as_bytes());
+                let _ = s.flush();
+            }
+            prompt_seen = None;
+            pending_input = steps.next();
         }
         if let Ok(Some(st)) = child.try_wait() {
             while let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
