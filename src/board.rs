@@ -233,6 +233,11 @@ impl Board {
     /// match), as the run loop does for the generic timers.
     pub fn poll_timed_devices(&mut self) {
         self.rtc.lock().unwrap_or_else(|e| e.into_inner()).poll();
+        // A prompt without a newline shows now, not at the next newline.
+        self.uart
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush_partial_line();
     }
 
     /// Signalled when a device's interrupt line changes (to wake an idle machine).
@@ -389,6 +394,7 @@ pub fn describe(
         bootargs,
         initrd,
         rng_seed: random_seed(),
+        kaslr_seed: u64::from_le_bytes(random_seed()[..8].try_into().unwrap()),
         flash: flash.then_some([map::FLASH0, map::FLASH1]),
     }
 }

@@ -284,6 +284,15 @@ fn signals_stop_with_128_plus_signal() {
     }
 }
 
+/// Serial output that does not end a line (a login or shell prompt) reaches
+/// the host while the guest waits, not only at the next newline.
+#[test]
+fn a_prompt_without_a_newline_is_shown_at_once() {
+    let mut run = sleeper(&[], Stdio::null());
+    expect_marker(&mut run, "prompt> ", START_TIMEOUT);
+    stop_with(&mut run, libc::SIGTERM, 143);
+}
+
 // ---------------------------------------------------------------- terminal
 
 /// Runs in a new session on a pseudo-terminal (made by `script`): notes the

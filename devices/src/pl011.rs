@@ -43,6 +43,8 @@ const FIFO_DEPTH: usize = 16;
 
 pub struct Pl011 {
     output: Box<dyn Write + Send>,
+    /// Bytes were written after the last newline and not flushed yet.
+    unflushed: bool,
     irq: IrqLine,
     rx_fifo: VecDeque<u8>,
     ilpr: u32,
@@ -62,6 +64,7 @@ impl Pl011 {
     pub fn new(output: Box<dyn Write + Send>, irq: IrqLine) -> Pl011 {
         Pl011 {
             output,
+            unflushed: false,
             irq,
             rx_fifo: VecDeque::new(),
             ilpr: 0,
@@ -152,12 +155,24 @@ impl Pl011 {
         let _ = self.output.write_all(&[byte]);
         if byte == b'\n' {
             let _ = self.output.flush();
+            self.unflushed = false;
+        } else {
+            self.unflushed = true;
         }
         self.ris |= INT_TX;
     }
 
     pub fn flush(&mut self) {
         let _ = self.output.flush();
+        self.unflushed = false;
+    }
+
+    /// Flushes output that does not end a line yet (a prompt), so that it
+    /// shows while the guest waits; the board calls this between time slices.
+    pub fn flush_partial_line(&mut self) {
+        if self.unflushed {
+            self.flush();
+        }
     }
 }
 

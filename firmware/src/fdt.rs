@@ -50,6 +50,8 @@ pub struct BoardDescription {
     pub bootargs: String,
     pub initrd: Option<(u64, u64)>,
     pub rng_seed: [u8; 32],
+    /// `/chosen/kaslr-seed`: randomises where Linux places itself, as on QEMU.
+    pub kaslr_seed: u64,
     /// The two CFI flash banks (base, size), when firmware runs from them.
     pub flash: Option<[(u64, u64); 2]>,
 }
@@ -97,6 +99,7 @@ fn create_chosen_node(fdt: &mut FdtWriter, d: &BoardDescription) -> Result<(), F
         fdt.property_u64("linux,initrd-end", end)?;
     }
     fdt.property("rng-seed", &d.rng_seed)?;
+    fdt.property_u64("kaslr-seed", d.kaslr_seed)?;
     fdt.end_node(chosen)
 }
 
@@ -278,6 +281,7 @@ mod tests {
             bootargs: "console=ttyAMA0".into(),
             initrd: Some((0x4800_0000, 0x4810_0000)),
             rng_seed: [7; 32],
+            kaslr_seed: 0x1234_5678_9abc_def0,
             flash: None,
         }
     }

@@ -331,7 +331,7 @@ _start:
 2:  wfi
     b       2b
 msg:
-    .asciz  "ARMVM-BAREMETAL-READY\n"
+    .asciz  "ARMVM-BAREMETAL-READY\nprompt> "
 "#;
 
 /// The bare-metal sleeper (an ELF for `--kernel`), built once per test binary
