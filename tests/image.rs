@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use armvm_firmware::image::pe::{minimal_image, MACHINE_ARM64, MACHINE_ARM_THUMB, MACHINE_X86_64};
+use common::host::host_tool;
 use common::{armvm, guest_package, scratch_dir};
 
 /// Debian 12's GRUB for arm64, as an EFI application.
@@ -30,19 +31,10 @@ fn armvm_out(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Runs a host tool, which must succeed; returns its stdout.
+/// Runs a host tool (mtools without their floppy-geometry check), which must
+/// succeed; returns its stdout.
 fn tool(cmd: &mut Command) -> String {
-    cmd.env("MTOOLS_SKIP_CHECK", "1");
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}): run scripts/setup.sh first"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    host_tool(cmd.env("MTOOLS_SKIP_CHECK", "1"))
 }
 
 fn s(p: &Path) -> &str {

@@ -136,12 +136,7 @@ fn power_loss(test: &str, signal: i32, code: i32, format: &'static str) {
     let mut disks = vec![];
     if format == "qcow2" {
         let q = dir.join("disk.qcow2");
-        host_tool(
-            Command::new("qemu-img")
-                .args(["convert", "-f", "raw", "-O", "qcow2"])
-                .arg(&raw)
-                .arg(&q),
-        );
+        qemu_img_convert(&raw, "raw", &q, "qcow2");
         std::fs::remove_file(&raw).unwrap();
         disks.push(Disk {
             format,
@@ -207,12 +202,7 @@ sleep 600
                 .arg(dir.join("disk.qcow2")),
         );
         assert!(check.contains("No errors were found"), "{check}");
-        host_tool(
-            Command::new("qemu-img")
-                .args(["convert", "-f", "qcow2", "-O", "raw"])
-                .arg(dir.join("disk.qcow2"))
-                .arg(&raw),
-        );
+        qemu_img_convert(&dir.join("disk.qcow2"), "qcow2", &raw, "raw");
         raw.clone()
     } else {
         // Leave the image as armvm left it; recover a copy.
@@ -240,12 +230,7 @@ sleep 600
         );
         assert!(check.contains("No errors were found"), "{check}");
         let unflushed_raw = dir.join("unflushed.raw");
-        host_tool(
-            Command::new("qemu-img")
-                .args(["convert", "-f", "qcow2", "-O", "raw"])
-                .arg(&unflushed)
-                .arg(&unflushed_raw),
-        );
+        qemu_img_convert(&unflushed, "qcow2", &unflushed_raw, "raw");
         let data = std::fs::read(&unflushed_raw).unwrap();
         let want = marker(&run.stdout(), "ARMVM-UNFLUSHED-SHA:");
         assert_eq!(

@@ -26,7 +26,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::guest::{linux_guest, marker, on_qemu, test_dir, Disk, Machine};
-use common::host::{assert_fsck_clean, debugfs_dump, host_tool, make_ext4, pseudo_random};
+use common::host::{
+    assert_fsck_clean, debugfs_dump, host_tool, make_ext4, pseudo_random, qemu_img_convert,
+};
 use common::*;
 
 /// Generous: armvm boots this guest to its scenario in about 7 s on an idle
@@ -115,12 +117,7 @@ fn write_scenario(test: &str, format: &'static str) {
     std::fs::write(dir.join("in.bin"), &input).unwrap();
     let disk_path = if format == "qcow2" {
         let q = dir.join("disk.qcow2");
-        host_tool(
-            Command::new("qemu-img")
-                .args(["convert", "-f", "raw", "-O", "qcow2"])
-                .arg(&raw)
-                .arg(&q),
-        );
+        qemu_img_convert(&raw, "raw", &q, "qcow2");
         std::fs::remove_file(&raw).unwrap();
         q
     } else {
@@ -156,12 +153,7 @@ fn write_scenario(test: &str, format: &'static str) {
                 .arg(&disk_path),
         );
         assert!(check.contains("No errors were found"), "{check}");
-        host_tool(
-            Command::new("qemu-img")
-                .args(["convert", "-f", "qcow2", "-O", "raw"])
-                .arg(&disk_path)
-                .arg(&raw),
-        );
+        qemu_img_convert(&disk_path, "qcow2", &raw, "raw");
     }
     assert_fsck_clean(&raw);
     assert!(

@@ -33,6 +33,17 @@ pub fn host_tool(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// Converts disk image `from` (format `from_format`) to `to` (`to_format`)
+/// with `qemu-img convert`.
+pub fn qemu_img_convert(from: &Path, from_format: &str, to: &Path, to_format: &str) {
+    host_tool(
+        Command::new("qemu-img")
+            .args(["convert", "-f", from_format, "-O", to_format])
+            .arg(from)
+            .arg(to),
+    );
+}
+
 /// An ext4 image of `size` (mke2fs syntax, e.g. "64M") holding `files` at its root.
 pub fn make_ext4(dir: &Path, name: &str, size: &str, files: &[(&str, &[u8])]) -> PathBuf {
     let src = dir.join(format!("{name}.root"));
