@@ -16,11 +16,12 @@ use armvm_cpu::memory::{BusError, GuestMemory, PhysMemory, Ram, RamError};
 use armvm_cpu::Platform;
 use armvm_devices::cfi_flash::CfiFlash;
 use armvm_devices::clock::{Clock, HostClock, COUNTER_HZ};
-use armvm_devices::gic::{self, Gic, GicVersion};
+use armvm_devices::gic::{Gic, GicVersion};
 use armvm_devices::pl011::Pl011;
 use armvm_devices::pl031::Pl031;
 use armvm_devices::virtio::mmio::{EmptySlot, VirtioMmio, SLOT_SIZE};
 use armvm_devices::virtio::VirtioDevice;
+use armvm_devices::Locked;
 use armvm_devices::{Bus, IrqHub, SharedDevice};
 use armvm_firmware::fdt::{BoardDescription, GicKind, MmioWithSpi};
 use crossbeam_channel::{Receiver, Sender};
@@ -220,7 +221,7 @@ impl Board {
         }
         let changes = self.irq_hub.take_changes(&mut self.applied_spis);
         if !changes.is_empty() {
-            let mut gic = gic::lock(&self.gic);
+            let mut gic = self.gic.locked();
             for (spi, level) in changes {
                 gic.set_level(0, 32 + spi, level);
             }
@@ -232,12 +233,9 @@ impl Board {
     /// Looks at the devices whose interrupt depends on time passing (the RTC's
     /// match), as the run loop does for the generic timers.
     pub fn poll_timed_devices(&mut self) {
-        self.rtc.lock().unwrap_or_else(|e| e.into_inner()).poll();
+        self.rtc.locked().poll();
         // A prompt without a newline shows now, not at the next newline.
-        self.uart
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flush_partial_line();
+        self.uart.locked().flush_partial_line();
     }
 
     /// Signalled when a device's interrupt line changes (to wake an idle machine).
@@ -247,7 +245,7 @@ impl Board {
 
     /// Sets the timer PPIs of `cpu`.
     pub fn set_timer_levels(&mut self, cpu: usize, virt: bool, phys: bool) {
-        let mut gic = gic::lock(&self.gic);
+        let mut gic = self.gic.locked();
         gic.set_level(cpu, PPI_VIRT_TIMER, virt);
         gic.set_level(cpu, PPI_PHYS_TIMER, phys);
         drop(gic);
@@ -268,7 +266,7 @@ impl Board {
     /// guest wrote on stable storage.
     pub fn shutdown(&mut self) {
         for t in &self.virtio {
-            t.lock().unwrap_or_else(|e| e.into_inner()).shutdown();
+            t.locked().shutdown();
         }
     }
 
@@ -308,19 +306,19 @@ impl Platform for Board {
         self.clock.frequency()
     }
     fn device_sysreg_read(&mut self, cpu: usize, key: u32) -> Option<u64> {
-        let v = gic::lock(&self.gic).sysreg_read(cpu, key);
+        let v = self.gic.locked().sysreg_read(cpu, key);
         // Acknowledging an interrupt (ICC_IAR*) changes the outputs.
         self.flag_all();
         v
     }
     fn device_sysreg_write(&mut self, cpu: usize, key: u32, value: u64) -> bool {
-        let ok = gic::lock(&self.gic).sysreg_write(cpu, key, value);
+        let ok = self.gic.locked().sysreg_write(cpu, key, value);
         self.flag_all();
         ok
     }
     fn interrupt_lines(&mut self, cpu: usize) -> Option<(bool, bool)> {
         self.service_devices();
-        let gic = gic::lock(&self.gic);
+        let gic = self.gic.locked();
         Some((gic.irq_line(cpu), gic.fiq_line(cpu)))
     }
     fn timer_changed(&mut self, cpu: usize, virt: bool, phys: bool) {

@@ -12,6 +12,7 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+use armvm_devices::Locked;
 use crossbeam_channel::{Receiver, Sender};
 
 /// `--serial` choices.
@@ -80,7 +81,7 @@ pub fn socket_console(
             let Ok(mut reader) = stream.try_clone() else {
                 continue;
             };
-            *accepted.lock().unwrap_or_else(|e| e.into_inner()) = Some(stream);
+            *accepted.locked() = Some(stream);
             let mut buf = [0u8; 256];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 || buf[..n].iter().any(|&b| tx.send(b).is_err()) {
@@ -92,7 +93,7 @@ pub fn socket_console(
     struct ClientWriter(Arc<Mutex<Option<UnixStream>>>);
     impl Write for ClientWriter {
         fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let mut c = self.0.locked();
             if let Some(s) = c.as_mut() {
                 if s.write_all(data).is_err() {
                     *c = None;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use armvm_cpu::cpu::{mpidr_of, SharedCode};
 use armvm_cpu::{Cpu, Exit};
 use armvm_devices::clock::Clock;
-use armvm_devices::gic::{self, GicVersion};
+use armvm_devices::gic::GicVersion;
 use armvm_devices::virtio::balloon::{Balloon, BalloonControl};
 use armvm_devices::virtio::block::image::ImageError;
 use armvm_devices::virtio::block::{Block, DiskImage};
@@ -34,6 +34,7 @@ use crate::console::{self, ConsoleTarget, Control, HostInput, RawMode, SerialTar
 use crate::gdb;
 use crate::monitor;
 use crate::trace::Tracer;
+use armvm_devices::Locked;
 
 /// Instructions per vCPU between looks at timers, interrupts and input.
 const SLICE_ONE_CPU: u64 = 100_000;
@@ -184,7 +185,7 @@ pub fn run(args: &RunArgs) -> Result<u8, MachineError> {
         };
         let mut m = Machine::build(args, version, tracer, Some(&input))?;
         m.gdb = gdb.take();
-        *balloon_slot.lock().unwrap_or_else(|e| e.into_inner()) = m.balloon.clone();
+        *balloon_slot.locked() = m.balloon.clone();
         let stop = m.run(&input);
         gdb = m.gdb.take();
         match stop {
@@ -393,11 +394,7 @@ impl Machine {
         }
         self.board.shutdown();
         self.save_vars();
-        self.board
-            .uart
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flush();
+        self.board.uart.locked().flush();
         let _ = std::io::stdout().flush();
         if let Some(t) = self.tracer.take() {
             for v in &self.vcpus {
@@ -415,7 +412,7 @@ impl Machine {
         let (Some(path), Some(flash)) = (&self.vars_path, &self.board.vars_flash) else {
             return;
         };
-        let mut flash = flash.lock().unwrap_or_else(|e| e.into_inner());
+        let mut flash = flash.locked();
         if !flash.take_dirty() {
             return;
         }
@@ -436,7 +433,7 @@ impl Machine {
         if !self.uart_input {
             return None;
         }
-        let mut uart = self.board.uart.lock().unwrap_or_else(|e| e.into_inner());
+        let mut uart = self.board.uart.locked();
         while uart.can_receive() {
             match input.bytes.try_recv() {
                 Ok(b) => uart.receive(b),
@@ -448,7 +445,7 @@ impl Machine {
 
     fn update_timers(&mut self) {
         let now = self.board.clock.ticks();
-        let mut gic = gic::lock(&self.board.gic);
+        let mut gic = self.board.gic.locked();
         for (i, v) in self.vcpus.iter().enumerate() {
             let (virt, phys) = v.cpu.timer_levels(now);
             gic.set_level(i, board::PPI_VIRT_TIMER, virt);
@@ -557,18 +554,12 @@ impl Machine {
             return None;
         }
         // Input that the UART has no room for waits in its channel.
-        let uart_ready = self.uart_input
-            && self
-                .board
-                .uart
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .can_receive();
+        let uart_ready = self.uart_input && self.board.uart.locked().can_receive();
         let never = crossbeam_channel::never();
         let bytes = if uart_ready { &input.bytes } else { &never };
         crossbeam_channel::select! {
             recv(bytes) -> b => match b {
-                Ok(b) => self.board.uart.lock().unwrap_or_else(|e| e.into_inner()).receive(b),
+                Ok(b) => self.board.uart.locked().receive(b),
                 // Input ended (a closed pipe): keep time moving without it.
                 Err(_) => std::thread::sleep(wait),
             },

@@ -11,6 +11,7 @@ use armvm_devices::virtio::balloon::BalloonControl;
 use crossbeam_channel::Sender;
 
 use crate::console::Control;
+use armvm_devices::Locked;
 
 /// What the monitor can reach; the balloon changes with each machine a reset builds.
 #[derive(Clone)]
@@ -55,11 +56,7 @@ fn serve(stream: UnixStream, target: &MonitorTarget) {
 /// Runs one command; returns the reply text.
 pub fn command(line: &str, target: &MonitorTarget) -> String {
     let words: Vec<&str> = line.split_whitespace().collect();
-    let balloon = target
-        .balloon
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let balloon = target.balloon.locked().clone();
     match words.as_slice() {
         [] => String::new(),
         ["help"] => HELP.to_string(),

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::Locked;
 use armvm_cpu::memory::{BusError, GuestMemory, PhysMemory};
 
 /// A memory-mapped device. Offsets are relative to the device's base; `size` is
@@ -75,10 +76,7 @@ impl PhysMemory for Bus {
 
     fn mmio_read(&mut self, cpu: usize, pa: u64, size: u8) -> Result<u64, BusError> {
         match self.window(pa) {
-            Some((off, dev)) => Ok(dev
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .read(cpu, off, size)),
+            Some((off, dev)) => Ok(dev.locked().read(cpu, off, size)),
             None => Err(self.unmapped(pa)),
         }
     }
@@ -86,9 +84,7 @@ impl PhysMemory for Bus {
     fn mmio_write(&mut self, cpu: usize, pa: u64, size: u8, value: u64) -> Result<(), BusError> {
         match self.window(pa) {
             Some((off, dev)) => {
-                dev.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .write(cpu, off, size, value);
+                dev.locked().write(cpu, off, size, value);
                 Ok(())
             }
             None => Err(self.unmapped(pa)),

@@ -33,8 +33,9 @@
 //!   not: if such an interrupt is the highest pending one, the CPU sees 1023 (spurious)
 //!   and no signal, as the GICC_HPPIR / ICC_HPPIR descriptions require.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
+use crate::Locked;
 use crate::MmioDevice;
 
 mod cpuif;
@@ -571,20 +572,15 @@ fn is_word(offset: u64, size: u8) -> bool {
     size == 4 && offset.is_multiple_of(4)
 }
 
-/// Locks the GIC; a poisoned lock (a panic elsewhere) still holds valid state.
-pub fn lock(gic: &Mutex<Gic>) -> MutexGuard<'_, Gic> {
-    gic.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// GICD as a bus device.
 pub struct GicDistributor(pub Arc<Mutex<Gic>>);
 
 impl MmioDevice for GicDistributor {
     fn read(&mut self, cpu: usize, offset: u64, size: u8) -> u64 {
-        lock(&self.0).dist_read(cpu, offset, size)
+        self.0.locked().dist_read(cpu, offset, size)
     }
     fn write(&mut self, cpu: usize, offset: u64, size: u8, value: u64) {
-        lock(&self.0).dist_write(cpu, offset, size, value)
+        self.0.locked().dist_write(cpu, offset, size, value)
     }
 }
 
@@ -593,10 +589,10 @@ pub struct GicCpuInterface(pub Arc<Mutex<Gic>>);
 
 impl MmioDevice for GicCpuInterface {
     fn read(&mut self, cpu: usize, offset: u64, size: u8) -> u64 {
-        lock(&self.0).cpuif_read(cpu, offset, size)
+        self.0.locked().cpuif_read(cpu, offset, size)
     }
     fn write(&mut self, cpu: usize, offset: u64, size: u8, value: u64) {
-        lock(&self.0).cpuif_write(cpu, offset, size, value)
+        self.0.locked().cpuif_write(cpu, offset, size, value)
     }
 }
 
@@ -605,10 +601,10 @@ pub struct GicRedistributor(pub Arc<Mutex<Gic>>);
 
 impl MmioDevice for GicRedistributor {
     fn read(&mut self, cpu: usize, offset: u64, size: u8) -> u64 {
-        lock(&self.0).redist_read(cpu, offset, size)
+        self.0.locked().redist_read(cpu, offset, size)
     }
     fn write(&mut self, cpu: usize, offset: u64, size: u8, value: u64) {
-        lock(&self.0).redist_write(cpu, offset, size, value)
+        self.0.locked().redist_write(cpu, offset, size, value)
     }
 }
 

@@ -885,7 +885,7 @@ fn mmio_adapters_pass_the_accessing_cpu() {
     cpuif.write(1, GICC_PMR, 4, 0x80);
     assert_eq!(dist.read(0, GICD_ITARGETSR, 1), 0b01);
     assert_eq!(cpuif.read(0, GICC_PMR, 4), 0);
-    assert_eq!(lock(&gic).cpuif_read(1, GICC_PMR, 4), 0x80);
+    assert_eq!(gic.locked().cpuif_read(1, GICC_PMR, 4), 0x80);
     let gic3 = Arc::new(Mutex::new(Gic::new(GicVersion::V3, 2, 64)));
     let mut redist = GicRedistributor(gic3);
     redist.write(0, GICR_STRIDE + GICR_WAKER, 4, 2);

@@ -16,6 +16,7 @@ use super::Interrupt;
 use super::chain::Cursor;
 use super::queue::MAX_QUEUE_SIZE;
 use super::{serve_queue, DeviceContext, Queue, VirtioDevice};
+use crate::Locked;
 
 /// Queue 0 inflates; queue 1 (deflate) needs no work.
 const INFLATEQ: u16 = 0;
@@ -41,7 +42,7 @@ impl BalloonControl {
     pub fn set_target(&self, bytes: u64) {
         let pages = (bytes / PAGE).min(u32::MAX as u64) as u32;
         self.target_pages.store(pages, Ordering::Release);
-        if let Some(i) = &*self.interrupt.lock().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(i) = &*self.interrupt.locked() {
             i.config_changed();
         }
     }
@@ -98,11 +99,7 @@ impl VirtioDevice for Balloon {
         }
     }
     fn activate(&mut self, ctx: DeviceContext, queues: Vec<Option<Queue>>) {
-        *self
-            .control
-            .interrupt
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(ctx.interrupt.clone());
+        *self.control.interrupt.locked() = Some(ctx.interrupt.clone());
         self.active = Some((ctx, queues));
     }
     fn notify(&mut self, index: u16) {
@@ -127,11 +124,7 @@ impl VirtioDevice for Balloon {
         }
     }
     fn reset(&mut self) {
-        *self
-            .control
-            .interrupt
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = None;
+        *self.control.interrupt.locked() = None;
         self.active = None;
         self.control.actual_pages.store(0, Ordering::Release);
     }

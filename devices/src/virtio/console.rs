@@ -15,6 +15,7 @@ use virtio_bindings::virtio_ids::VIRTIO_ID_CONSOLE;
 use super::chain::Cursor;
 use super::queue::MAX_QUEUE_SIZE;
 use super::{serve_queue, DeviceContext, Queue, VirtioDevice, Worker, WorkerMsg};
+use crate::Locked;
 
 const RECEIVEQ: u16 = 0;
 const TRANSMITQ: u16 = 1;
@@ -75,11 +76,7 @@ impl VirtioDevice for Console {
     }
     fn shutdown(&mut self) {
         self.reset();
-        let _ = self
-            .output
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flush();
+        let _ = self.output.locked().flush();
     }
 }
 
@@ -139,7 +136,7 @@ fn serve_console(
 
 /// Writes what the guest sent to the host.
 fn transmit(ctx: &DeviceContext, q: &mut Queue, output: &SharedOutput) -> Result<(), ()> {
-    let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = output.locked();
     let served = serve_queue(ctx, q, |chain| {
         let data = Cursor::new(&ctx.memory, &chain.readable)
             .read_to_vec(MAX_OUTPUT)

@@ -32,6 +32,7 @@ use armvm_cpu::memory::GuestMemory;
 use virtio_bindings::virtio_config::VIRTIO_CONFIG_S_NEEDS_RESET;
 
 use crate::irq::IrqLine;
+use crate::Locked;
 pub use queue::{Chain, Queue, QueueError, QueueLayout};
 
 /// InterruptStatus bits (4.2.2).
@@ -103,11 +104,7 @@ impl Interrupt {
     }
 
     fn set(&self, bits: u32) {
-        let _g = self
-            .state
-            .line_lock
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _g = self.state.line_lock.locked();
         self.state.status.fetch_or(bits, Ordering::AcqRel);
         self.state.line.raise();
     }
@@ -149,11 +146,7 @@ impl Interrupt {
 
     /// InterruptACK: clears `bits`; the line drops when nothing is left.
     pub fn acknowledge(&self, bits: u32) {
-        let _g = self
-            .state
-            .line_lock
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _g = self.state.line_lock.locked();
         let left = self.state.status.fetch_and(!bits, Ordering::AcqRel) & !bits;
         self.state.line.set(left != 0);
     }
@@ -164,11 +157,7 @@ impl Interrupt {
 
     /// Device reset: no status, line low.
     fn clear(&self) {
-        let _g = self
-            .state
-            .line_lock
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _g = self.state.line_lock.locked();
         self.state.status.store(0, Ordering::Release);
         self.state.device_status.store(0, Ordering::Release);
         self.state.line.lower();

@@ -15,6 +15,7 @@ use virtio_bindings::virtio_ids::VIRTIO_ID_BLOCK;
 use super::chain::Cursor;
 use super::queue::{Buffer, Chain, MAX_QUEUE_SIZE};
 use super::{serve_queue, DeviceContext, Queue, VirtioDevice, Worker, WorkerMsg};
+use crate::Locked;
 pub use image::{Disk, DiskImage, DiskOptions};
 
 const SECTOR: u64 = 512;
@@ -31,10 +32,6 @@ const ID_LEN: usize = 20;
 const DISCARD_ALIGN_SECTORS: u32 = 8;
 
 pub type SharedDisk = Arc<Mutex<Box<dyn Disk>>>;
-
-fn lock(disk: &SharedDisk) -> std::sync::MutexGuard<'_, Box<dyn Disk>> {
-    disk.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 pub struct Block {
     disk: SharedDisk,
@@ -103,7 +100,7 @@ impl VirtioDevice for Block {
                 if msg == WorkerMsg::Stop {
                     return;
                 }
-                let mut disk = lock(&disk);
+                let mut disk = disk.locked();
                 let served = serve_queue(&ctx, &mut queue, |chain| {
                     handle_request(&mut **disk, &ctx.memory, chain)
                 });
@@ -125,7 +122,7 @@ impl VirtioDevice for Block {
     }
     fn shutdown(&mut self) {
         self.reset();
-        if let Err(e) = lock(&self.disk).flush() {
+        if let Err(e) = self.disk.locked().flush() {
             eprintln!("armvm: flushing a disk at exit failed: {e}");
         }
     }

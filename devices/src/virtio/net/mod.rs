@@ -20,6 +20,7 @@ use virtio_bindings::virtio_net::{VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_
 use super::chain::Cursor;
 use super::queue::MAX_QUEUE_SIZE;
 use super::{serve_queue, DeviceContext, Queue, VirtioDevice, Worker, WorkerMsg};
+use crate::Locked;
 pub use options::NetOptions;
 
 const RXQ: u16 = 0;
@@ -100,7 +101,7 @@ fn serve_net(
     backend: SharedBackend,
     msgs: Receiver<WorkerMsg>,
 ) {
-    let frames = backend.lock().unwrap_or_else(|e| e.into_inner()).frames();
+    let frames = backend.locked().frames();
     let never = crossbeam_channel::never();
     let mut pending: Option<Vec<u8>> = None;
     let mut rx_buffers_posted = true;
@@ -114,7 +115,7 @@ fn serve_net(
             recv(msgs) -> msg => match msg {
                 Ok(WorkerMsg::Notify(TXQ)) => {
                     if let Some(q) = &mut tx {
-                        let mut backend = backend.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut backend = backend.locked();
                         let served = serve_queue(&ctx, q, |chain| {
                             let mut packet = Cursor::new(&ctx.memory, &chain.readable);
                             let mut header = [0u8; HEADER_LEN];
