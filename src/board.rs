@@ -59,6 +59,11 @@ pub const PPI_PHYS_TIMER: u32 = 30;
 pub const GIC_IRQS: u32 = 288;
 
 /// Largest CPU count for each GIC version on this map.
+/// The MMIO base of virtio slot `i`.
+pub fn slot_base(i: u64) -> u64 {
+    map::VIRTIO_BASE + i * SLOT_SIZE
+}
+
 pub fn max_cpus(version: GicVersion) -> usize {
     match version {
         GicVersion::V2 => 8,
@@ -180,7 +185,7 @@ impl Board {
                 }
                 None => Arc::new(Mutex::new(EmptySlot)),
             };
-            bus.add_device(map::VIRTIO_BASE + i * SLOT_SIZE, SLOT_SIZE, slot);
+            bus.add_device(slot_base(i), SLOT_SIZE, slot);
         }
         if devices.next().is_some() {
             return Err(BoardError::TooManyDevices(map::VIRTIO_SLOTS));
@@ -383,7 +388,7 @@ pub fn describe(
         },
         virtio: (0..map::VIRTIO_SLOTS)
             .map(|i| MmioWithSpi {
-                base: map::VIRTIO_BASE + i * SLOT_SIZE,
+                base: slot_base(i),
                 size: SLOT_SIZE,
                 spi: spi::VIRTIO_FIRST + i as u32,
             })

@@ -144,7 +144,7 @@ pub struct RunArgs {
     /// Kernel or program to run: an arm64 Linux Image (optionally gzip-compressed),
     /// an AArch64 ELF file (loaded at its physical addresses, started at its entry
     /// point) or, with --load-addr, a raw image.
-    #[arg(long, value_name = "FILE", required_unless_present = "bios")]
+    #[arg(long, value_name = "FILE")]
     pub kernel: Option<PathBuf>,
 
     /// Firmware to boot instead of a kernel: an AArch64 UEFI (EDK2's
@@ -153,12 +153,22 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["kernel", "load_addr"])]
     pub bios: Option<PathBuf>,
 
-    /// The firmware's variable store for this VM (with --bios): the second
-    /// flash bank, loaded from FILE (created on first use; e.g. a copy of
-    /// AAVMF_VARS.fd) and written back when armvm stops if the firmware changed
-    /// it. Without it, variables last for one run.
-    #[arg(long, value_name = "FILE", requires = "bios")]
+    /// The firmware's variable store for this VM, created on first use.
+    /// With the built-in UEFI: armvm's own variables file, written atomically
+    /// whenever the guest changes a non-volatile variable. With --bios: the
+    /// second flash bank (e.g. a copy of AAVMF_VARS.fd), written back when
+    /// armvm stops if the firmware changed it. Without it, variables last for
+    /// one run.
+    #[arg(long, value_name = "FILE")]
     pub vars: Option<PathBuf>,
+
+    /// Which firmware boots the machine: `uefi`, armvm's built-in UEFI (it
+    /// boots the disks' EFI System Partitions, or with --kernel the kernel's
+    /// EFI stub with --initrd and --append, as QEMU with EDK2 does); `none`,
+    /// the kernel started directly (Linux boot protocol); `auto` (default),
+    /// `none` with --kernel, `uefi` without.
+    #[arg(long, value_enum, default_value = "auto", conflicts_with = "bios")]
+    pub firmware: FirmwareArg,
 
     /// Initial ramdisk for a Linux kernel.
     #[arg(long, value_name = "FILE")]
@@ -172,7 +182,8 @@ pub struct RunArgs {
     #[arg(short = 'm', long, value_name = "SIZE", default_value = "128M", value_parser = parse_size)]
     pub memory: u64,
 
-    /// Kernel command line (FDT /chosen/bootargs; semihosting SYS_GET_CMDLINE).
+    /// Kernel command line (FDT /chosen/bootargs; the EFI stub's LoadOptions
+    /// under --firmware uefi; semihosting SYS_GET_CMDLINE).
     #[arg(long, value_name = "STRING", default_value = "")]
     pub append: String,
 
@@ -351,6 +362,14 @@ impl GicArg {
             GicArg::V3 => GicVersion::V3,
         }
     }
+}
+
+/// `--firmware`: what starts the guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FirmwareArg {
+    Auto,
+    Uefi,
+    None,
 }
 
 /// `--psci-conduit`: the instruction that calls PSCI firmware.

@@ -22,15 +22,20 @@ use armvm_devices::virtio::console::Console;
 use armvm_devices::virtio::net::{self, Net, NetOptions};
 use armvm_devices::virtio::rng::{OsEntropy, Rng};
 use armvm_devices::virtio::VirtioDevice;
+use armvm_firmware::calls::{self, Call};
 use armvm_firmware::linux::{self, LinuxError, DTB_MAX};
 use armvm_firmware::loader::{self, LoadError};
 use armvm_firmware::psci::{self, Outcome as PsciOutcome, PowerState};
 use armvm_firmware::semihosting::{HeapInfo, Outcome, Semihosting};
+use armvm_firmware::uefi::service::Service;
+use armvm_firmware::uefi::variables::VarsError;
+use armvm_firmware::uefi::{self, DirectKernel, Guest, Uefi};
 use armvm_firmware::{fdt, linux::Layout};
 
 use crate::board::{self, map, Board, BoardConfig, BoardError};
-use crate::cli::{DeviceKind, PsciConduit, RunArgs};
+use crate::cli::{DeviceKind, FirmwareArg, PsciConduit, RunArgs};
 use crate::console::{self, ConsoleTarget, Control, HostInput, RawMode, SerialTarget};
+use crate::firmware::{self, FirmwareDisks};
 use crate::gdb;
 use crate::monitor;
 use crate::trace::Tracer;
@@ -93,6 +98,10 @@ pub enum MachineError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Variables(#[from] VarsError),
+    #[error("the built-in UEFI cannot start: {0}")]
+    Uefi(#[from] uefi::UefiError),
     #[error("--smp must be at least 1")]
     NoCpus,
     #[error("GICv{version} supports at most {max} vCPUs; {asked} were asked for")]
@@ -223,6 +232,20 @@ pub(crate) struct Machine {
     balloon: Option<Arc<BalloonControl>>,
     /// Where the firmware's variables are kept (`--vars`).
     vars_path: Option<PathBuf>,
+    /// The built-in UEFI, when it boots the machine.
+    uefi: Option<Uefi>,
+    /// The built-in UEFI waits (for a key or a timer): sleep this long at most.
+    firmware_wait: Option<Duration>,
+}
+
+/// Whether the built-in UEFI boots this machine.
+fn builtin_uefi(args: &RunArgs) -> bool {
+    args.bios.is_none()
+        && match args.firmware {
+            FirmwareArg::Uefi => true,
+            FirmwareArg::None => false,
+            FirmwareArg::Auto => args.kernel.is_none(),
+        }
 }
 
 impl Machine {
@@ -235,7 +258,15 @@ impl Machine {
         let VirtioSetup {
             devices: virtio,
             balloon,
+            disks,
         } = virtio_devices(args, input)?;
+        let builtin = builtin_uefi(args);
+        // Before anything else: a bad variables file stops here, untouched.
+        let variables = if builtin {
+            Some(firmware::open_variables(args.vars.as_ref())?)
+        } else {
+            None
+        };
         let serial_out: Box<dyn Write + Send> = match &args.serial {
             SerialTarget::Stdio => Box::new(std::io::stdout()),
             SerialTarget::None => Box::new(std::io::sink()),
@@ -286,13 +317,30 @@ impl Machine {
             code: shared_code,
             virtio,
             firmware: args.bios.as_deref().map(read_file).transpose()?,
-            vars: read_vars(args)?,
+            vars: if args.bios.is_some() {
+                read_vars(args)?
+            } else {
+                None
+            },
         })?;
 
-        let (entry, dtb, heap) = load_guest(args, version, &mut board)?;
-        let boot = &mut vcpus[0].cpu;
-        boot.regs.pc = entry.pc;
-        boot.regs.x[0] = entry.dtb_addr;
+        let (dtb, heap, uefi) = match variables {
+            Some(variables) => {
+                let dtb = guest_dtb(args, version, None, "")?;
+                let direct = direct_kernel(args)?;
+                let mut uefi =
+                    firmware::build(&board, args.memory, dtb.clone(), disks, variables, direct);
+                uefi.install(&mut vcpus[0].cpu)?;
+                (dtb, firmware_heap(args), Some(uefi))
+            }
+            None => {
+                let (entry, dtb, heap) = load_guest(args, version, &mut board)?;
+                let boot = &mut vcpus[0].cpu;
+                boot.regs.pc = entry.pc;
+                boot.regs.x[0] = entry.dtb_addr;
+                (dtb, heap, None)
+            }
+        };
         let semihosting = args.semihosting.then(|| {
             Semihosting::new(
                 Box::new(std::io::stdout()),
@@ -316,6 +364,8 @@ impl Machine {
             gdb: None,
             balloon,
             vars_path: args.vars.clone(),
+            uefi,
+            firmware_wait: None,
         })
     }
 
@@ -369,8 +419,9 @@ impl Machine {
                 eprintln!("armvm: every vCPU is off; stopping");
                 break Stop::Exit(0);
             }
-            if !ran {
-                if let Some(stop) = self.idle(input) {
+            let firmware_wait = self.firmware_wait.take();
+            if !ran || firmware_wait.is_some() {
+                if let Some(stop) = self.idle(input, firmware_wait.unwrap_or(MAX_IDLE)) {
                     break stop;
                 }
             }
@@ -409,6 +460,11 @@ impl Machine {
     /// changed it: to a temporary file, synced, then renamed over the old one,
     /// so that a crash leaves the previous contents whole.
     fn save_vars(&mut self) {
+        if let Some(u) = &mut self.uefi {
+            if let Err(e) = u.save_variables() {
+                eprintln!("armvm: cannot save the UEFI variables: {e}");
+            }
+        }
         let (Some(path), Some(flash)) = (&self.vars_path, &self.board.vars_flash) else {
             return;
         };
@@ -487,13 +543,16 @@ impl Machine {
             }
             Exit::Hvc(imm) | Exit::Smc(imm) => {
                 let is_smc = matches!(exit, Exit::Smc(_));
-                if imm != 0 || is_smc != self.psci_smc {
-                    let cpu = &mut self.vcpus[i].cpu;
-                    let pc = cpu.regs.pc.wrapping_sub(4);
-                    cpu.undefined_instruction(pc);
-                    return None;
+                match calls::route(imm, is_smc, self.psci_smc, self.uefi.is_some()) {
+                    Call::Psci => self.psci(i),
+                    Call::Uefi(service) => self.uefi_call(i, service),
+                    Call::Unknown => {
+                        let cpu = &mut self.vcpus[i].cpu;
+                        let pc = cpu.regs.pc.wrapping_sub(4);
+                        cpu.undefined_instruction(pc);
+                        None
+                    }
                 }
-                self.psci(i)
             }
             Exit::Semihosting => {
                 let s = self
@@ -504,6 +563,30 @@ impl Machine {
                     Outcome::Continue => None,
                     Outcome::Exit(code) => Some(Stop::Exit(code as u8)),
                 }
+            }
+        }
+    }
+
+    /// A call into the built-in UEFI from vCPU `i`.
+    fn uefi_call(&mut self, i: usize, service: Service) -> Option<Stop> {
+        let mem = self.board.memory.clone();
+        let uefi = self.uefi.as_mut()?;
+        let mut guest = Guest {
+            cpu: &mut self.vcpus[i].cpu,
+            phys: &mut self.board,
+            mem: &mem,
+        };
+        match uefi.call(service, &mut guest) {
+            uefi::Outcome::Continue => None,
+            uefi::Outcome::Wait(d) => {
+                self.firmware_wait = Some(d);
+                None
+            }
+            uefi::Outcome::Reset => Some(Stop::Reset),
+            uefi::Outcome::PowerOff => Some(Stop::Exit(0)),
+            uefi::Outcome::Halt(why) => {
+                eprintln!("armvm: {why}");
+                Some(Stop::Exit(1))
             }
         }
     }
@@ -542,14 +625,14 @@ impl Machine {
     /// Every running vCPU waits: sleep until the next timer deadline, console
     /// input, a device interrupt, a host signal, or a short while, whichever
     /// comes first.
-    fn idle(&mut self, input: &HostInput) -> Option<Stop> {
+    fn idle(&mut self, input: &HostInput, longest: Duration) -> Option<Stop> {
         let deadline = self
             .vcpus
             .iter()
             .filter(|v| v.power == PowerState::On)
             .filter_map(|v| v.cpu.next_timer_deadline())
             .min();
-        let wait = deadline.map_or(MAX_IDLE, |d| self.board.clock.until(d).min(MAX_IDLE));
+        let wait = deadline.map_or(longest, |d| self.board.clock.until(d).min(longest));
         if wait.is_zero() {
             return None;
         }
@@ -612,6 +695,8 @@ struct VirtioSetup {
     /// In slot order.
     devices: Vec<Box<dyn VirtioDevice>>,
     balloon: Option<Arc<BalloonControl>>,
+    /// The disks, for the built-in firmware.
+    disks: FirmwareDisks,
 }
 
 /// The virtio devices of `args`, in slot order: the devices in command-line
@@ -620,11 +705,15 @@ struct VirtioSetup {
 fn virtio_devices(args: &RunArgs, input: Option<&HostInput>) -> Result<VirtioSetup, MachineError> {
     let mut devices: Vec<Box<dyn VirtioDevice>> = Vec::new();
     let mut balloon_control = None;
+    let mut disks = Vec::new();
     for kind in device_order(args) {
         match kind {
             DeviceKind::Disk(n) => {
                 let image = DiskImage::open(&args.disks[n])?;
-                devices.push(Box::new(Block::new(Box::new(image))));
+                let block = Block::new(Box::new(image));
+                let slot = devices.len() as u64;
+                disks.push((block.shared_disk(), board::slot_base(slot)));
+                devices.push(Box::new(block));
             }
             DeviceKind::Net(n) => devices.push(Box::new(network(n, &args.nets[n])?)),
             DeviceKind::Console => devices.extend(console_device(args, input)?),
@@ -642,6 +731,7 @@ fn virtio_devices(args: &RunArgs, input: Option<&HostInput>) -> Result<VirtioSet
     Ok(VirtioSetup {
         devices,
         balloon: balloon_control,
+        disks: FirmwareDisks(disks),
     })
 }
 
@@ -758,6 +848,7 @@ fn guest_dtb(
     args: &RunArgs,
     version: GicVersion,
     initrd_range: Option<(u64, u64)>,
+    bootargs: &str,
 ) -> Result<Vec<u8>, MachineError> {
     if let Some(path) = &args.dtb {
         let d = read_file(path)?;
@@ -772,7 +863,7 @@ fn guest_dtb(
         mpidrs,
         args.memory,
         args.psci_conduit.name(),
-        args.append.clone(),
+        bootargs.to_string(),
         initrd_range,
         args.bios.is_some(),
     );
@@ -786,7 +877,7 @@ fn load_firmware_dtb(
     version: GicVersion,
     board: &mut Board,
 ) -> Result<(Entry, Vec<u8>, HeapInfo), MachineError> {
-    let dtb = guest_dtb(args, version, None)?;
+    let dtb = guest_dtb(args, version, None, &args.append)?;
     if !board.load(map::RAM_BASE, &dtb) {
         return Err(MachineError::DoesNotFit {
             what: "the device tree",
@@ -805,6 +896,35 @@ fn load_firmware_dtb(
         dtb_addr: 0,
     };
     Ok((entry, dtb, heap))
+}
+
+/// Semihosting's heap and stack under the built-in firmware: the top of RAM
+/// (only bare-metal programs that never call UEFI use them).
+fn firmware_heap(args: &RunArgs) -> HeapInfo {
+    let ram_top = map::RAM_BASE + args.memory;
+    HeapInfo {
+        heap_base: map::RAM_BASE + DTB_MAX,
+        heap_limit: ram_top - (1 << 20),
+        stack_base: ram_top,
+        stack_limit: ram_top - (1 << 20),
+    }
+}
+
+/// `--kernel` under the built-in UEFI: the kernel (decompressed if gzipped:
+/// the EFI stub is in the Image), its initrd and command line.
+fn direct_kernel(args: &RunArgs) -> Result<Option<DirectKernel>, MachineError> {
+    let Some(path) = &args.kernel else {
+        return Ok(None);
+    };
+    let kernel = linux::decompress(read_file(path)?).map_err(|source| MachineError::Linux {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Some(DirectKernel {
+        kernel,
+        initrd: args.initrd.as_deref().map(read_file).transpose()?,
+        cmdline: args.append.clone(),
+    }))
 }
 
 /// Loads the kernel (Linux Image, ELF or raw), the initrd and the DTB into RAM.
@@ -890,7 +1010,7 @@ fn load_guest(
             });
         }
     }
-    let dtb = guest_dtb(args, version, initrd_range)?;
+    let dtb = guest_dtb(args, version, initrd_range, &args.append)?;
     if layout_dtb + dtb.len() as u64 > ram_top || !bus.load(layout_dtb, &dtb) {
         return Err(MachineError::DoesNotFit {
             what: "the device tree",

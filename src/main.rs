@@ -3,6 +3,7 @@
 mod board;
 mod cli;
 mod console;
+mod firmware;
 mod gdb;
 mod image;
 mod machine;

@@ -162,6 +162,27 @@ impl Pl011 {
         self.ris |= INT_TX;
     }
 
+    /// Output from the firmware's own console (the built-in UEFI), on the
+    /// same line as the guest's.
+    pub fn write_host(&mut self, bytes: &[u8]) {
+        let _ = self.output.write_all(bytes);
+        self.unflushed = true;
+    }
+
+    /// A received byte, taken by the built-in firmware's console.
+    pub fn take_received(&mut self) -> Option<u8> {
+        let b = self.rx_fifo.pop_front();
+        self.update_rx_interrupts();
+        self.drive_irq();
+        b
+    }
+
+    /// Turns the FIFOs on, as firmware that drives the UART itself does, so
+    /// that an escape sequence fits.
+    pub fn enable_fifo(&mut self) {
+        self.lcr_h |= LCR_FEN;
+    }
+
     pub fn flush(&mut self) {
         let _ = self.output.flush();
         self.unflushed = false;

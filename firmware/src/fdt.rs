@@ -92,7 +92,11 @@ pub fn build(d: &BoardDescription) -> Result<Vec<u8>, FdtError> {
 
 fn create_chosen_node(fdt: &mut FdtWriter, d: &BoardDescription) -> Result<(), FdtError> {
     let chosen = fdt.begin_node("chosen")?;
-    fdt.property_string("bootargs", &d.bootargs)?;
+    // No empty bootargs: under UEFI the EFI stub and GRUB add their own, and a
+    // stale property would override theirs.
+    if !d.bootargs.is_empty() {
+        fdt.property_string("bootargs", &d.bootargs)?;
+    }
     fdt.property_string("stdout-path", &format!("/pl011@{:x}", d.uart.base))?;
     if let Some((start, end)) = d.initrd {
         fdt.property_u64("linux,initrd-start", start)?;

@@ -21,7 +21,7 @@ pub mod esp;
 pub mod fat;
 mod fatfix;
 pub mod gpt;
-mod guard;
+pub(crate) mod guard;
 pub mod guid;
 pub mod inspect;
 pub mod mbr;

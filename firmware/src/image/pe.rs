@@ -47,6 +47,11 @@ pub struct PeInfo {
     pub size_of_headers: u32,
     /// The section table's file offset and entry count.
     pub section_table: (u64, u16),
+    /// Where the image was linked to run (relocations say how to move it).
+    pub image_base: u64,
+    pub section_alignment: u32,
+    /// The base relocation directory (RVA, size), when there is one.
+    pub base_relocations: Option<(u32, u32)>,
 }
 
 /// The two rules' outcomes: Ok(what it is) or Err(why not).
@@ -146,6 +151,14 @@ pub fn parse(bytes: &[u8]) -> Result<PeInfo, String> {
         size_of_image: optional.map_or(0, |o| o.windows_fields.size_of_image),
         size_of_headers: optional.map_or(0, |o| o.windows_fields.size_of_headers),
         section_table: (table_at, coff.number_of_sections),
+        image_base: optional.map_or(0, |o| o.windows_fields.image_base),
+        section_alignment: optional.map_or(0, |o| o.windows_fields.section_alignment),
+        base_relocations: optional.and_then(|o| {
+            // Entry 5 of the data directories: the base relocation table.
+            o.data_directories.data_directories[5]
+                .map(|(_, d)| (d.virtual_address, d.size))
+                .filter(|&(_, size)| size != 0)
+        }),
     })
 }
 

@@ -52,6 +52,12 @@ impl Block {
             read_only,
         }
     }
+
+    /// The disk behind the device, for the firmware (which reads the same
+    /// image before the guest's driver takes over).
+    pub fn shared_disk(&self) -> SharedDisk {
+        self.disk.clone()
+    }
 }
 
 /// struct virtio_blk_config (5.2.4), little-endian.
