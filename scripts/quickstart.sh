@@ -4,16 +4,17 @@
 #   scripts/quickstart.sh             a portable disk image (GPT, FAT32 EFI System Partition
 #                                     with \EFI\BOOT\BOOTAA64.EFI, as the ARM VM System
 #                                     Specification describes it) made by `armvm image create`
-#                                     from Debian's GRUB and installer, booted through Debian's
-#                                     EDK2 UEFI firmware (--bios) to "Select a language";
+#                                     from Debian's GRUB and installer, booted through armvm's
+#                                     built-in UEFI (no firmware file) to "Select a language";
 #                                     Ctrl-A x quits
+#   scripts/quickstart.sh edk2        the same image booted through Debian's EDK2 (--bios)
 #   scripts/quickstart.sh installer   the same installer booted directly (--kernel/--initrd)
 #   scripts/quickstart.sh demo        a bare-metal demo built with Debian's cross compiler
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 case "${1:-disk}" in
-    disk)
+    disk|edk2)
         scripts/setup.sh guests
         cargo build --release --quiet
         images="$(scripts/setup.sh path debian-installer-12-netboot-arm64)/usr/lib/debian-installer/images/12/arm64/text/debian-installer/arm64"
@@ -29,7 +30,11 @@ case "${1:-disk}" in
             --file "$images/linux:debian-installer/arm64/linux" \
             --file "$images/initrd.gz:debian-installer/arm64/initrd.gz" --size 128M --esp-size 120M
         "$target/release/armvm" image check "$out/debian-installer.img"
-        exec "$target/release/armvm" run -m 1024 --smp 2 --bios "$firmware" --vars "$out/vars.fd" \
+        if [ "${1:-disk}" = edk2 ]; then
+            exec "$target/release/armvm" run -m 1024 --smp 2 --bios "$firmware" --vars "$out/vars.fd" \
+                --disk "$out/debian-installer.img" --net user
+        fi
+        exec "$target/release/armvm" run -m 1024 --smp 2 --vars "$out/vars.bin" \
             --disk "$out/debian-installer.img" --net user ;;
     demo)
         scripts/setup.sh
@@ -44,5 +49,5 @@ case "${1:-disk}" in
         images="$(scripts/setup.sh path debian-installer-12-netboot-arm64)/usr/lib/debian-installer/images/12/arm64/text/debian-installer/arm64"
         exec "$target/release/armvm" run -m 1024 --smp 2 --kernel "$images/linux" --initrd "$images/initrd.gz" \
             --append "console=ttyAMA0" ;;
-    *) echo "usage: $0 [disk|installer|demo]" >&2; exit 2 ;;
+    *) echo "usage: $0 [disk|edk2|installer|demo]" >&2; exit 2 ;;
 esac
