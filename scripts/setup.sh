@@ -3,7 +3,8 @@
 # and fetches Debian's ARM guest packages into a cache outside the clone.
 #
 #   scripts/setup.sh            host tools (cross compilers, qemu-user, qemu-system-arm, ...)
-#   scripts/setup.sh guests     also the arm64 guest packages (installer, busybox, EDK2, ...)
+#   scripts/setup.sh guests     also the arm64 guest packages (installer, busybox, EDK2, U-Boot,
+#                               systemd-boot, ...)
 #   scripts/setup.sh path PKG   print the directory a guest package is unpacked in
 #
 # PKG linux-image-arm64 (Debian's generic arm64 kernel) is a metapackage: its
@@ -18,7 +19,7 @@ HOST_PACKAGES=(qemu-user qemu-system-arm qemu-utils gcc-aarch64-linux-gnu binuti
                device-tree-compiler gdb-multiarch e2fsprogs gdisk mtools dosfstools
                libslirp-dev libglib2.0-dev pkg-config)
 GUEST_PACKAGES=(debian-installer-12-netboot-arm64 busybox-static:arm64 qemu-efi-aarch64 u-boot-qemu
-                linux-image-arm64)
+                linux-image-arm64 systemd-boot-efi:arm64)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

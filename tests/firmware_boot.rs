@@ -16,6 +16,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::host::Running;
+use common::images::installer_image;
 use common::*;
 
 /// Generous: on an idle machine EDK2 or U-Boot reaches the EFI stub in about
@@ -23,48 +24,6 @@ use common::*;
 const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
 
 const INSTALLER_SCREEN: &str = "Select a language";
-
-const GRUB_CFG: &str = "set timeout=0
-set default=0
-menuentry 'Install' {
-    linux /debian-installer/arm64/linux console=ttyAMA0 ---
-    initrd /debian-installer/arm64/initrd.gz
-}
-";
-
-/// A spec disk image holding GRUB, its grub.cfg and the installer.
-fn installer_image(dir: &Path) -> PathBuf {
-    let (kernel, initrd) = installer_images();
-    let grub = kernel.with_file_name("grubaa64.efi");
-    let cfg = dir.join("grub.cfg");
-    std::fs::write(&cfg, GRUB_CFG).unwrap();
-    let image = dir.join("disk.img");
-    let _ = std::fs::remove_file(&image);
-    let files = [
-        (cfg, "debian-installer/arm64/grub/grub.cfg"),
-        (kernel, "debian-installer/arm64/linux"),
-        (initrd, "debian-installer/arm64/initrd.gz"),
-    ];
-    let mut create = armvm();
-    create
-        .args(["image", "create"])
-        .arg(&image)
-        .arg("--efi")
-        .arg(&grub);
-    for (src, dest) in &files {
-        create
-            .arg("--file")
-            .arg(format!("{}:{dest}", src.display()));
-    }
-    create.args(["--size", "128M", "--esp-size", "120M"]);
-    let out = create.output().expect("run armvm image create");
-    assert!(
-        out.status.success(),
-        "armvm image create failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    image
-}
 
 fn fresh_dir(test: &str) -> PathBuf {
     let dir = scratch_dir("firmware_boot").join(test);

@@ -6,6 +6,7 @@ use std::process::Command;
 
 pub mod guest;
 pub mod host;
+pub mod images;
 
 /// The armvm binary under test.
 pub fn armvm() -> Command {

@@ -115,9 +115,8 @@ pub fn next(u: &mut Uefi, g: &mut Guest) -> Ret {
     }
     loop {
         let Some(target) = u.boot.queue.as_mut().and_then(|q| q.pop_front()) else {
-            let msg = "armvm: no bootable option or device was found";
-            u.print(&format!("{msg}\r\n"));
-            return Ok(Reply::Halt(msg.into()));
+            // The board reports it (on stderr) and stops.
+            return Ok(Reply::Halt("no bootable option or device was found".into()));
         };
         let label = label(u, &target);
         match try_boot(u, g, &target) {

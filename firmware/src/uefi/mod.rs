@@ -19,6 +19,7 @@ pub mod guest;
 pub mod guid;
 pub mod load_option;
 pub mod memory;
+pub mod pe;
 pub mod service;
 pub mod status;
 pub mod variables;
@@ -31,9 +32,10 @@ mod events;
 mod fs;
 mod handles;
 mod image;
-mod pe;
 mod runtime;
 mod tables;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;

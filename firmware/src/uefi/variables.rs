@@ -270,12 +270,33 @@ impl VariableStore {
     /// [`save`](Self::save) creates; a present one must be valid as a whole
     /// (it is never changed when it is not).
     pub fn open(path: &Path) -> Result<VariableStore, VarsError> {
-        let mut store = VariableStore::in_memory();
+        let mut store = match read_store_file(path)? {
+            Some(bytes) => VariableStore::load(&bytes, path)?,
+            None => VariableStore::in_memory(),
+        };
         store.path = Some(path.to_path_buf());
-        if let Some(bytes) = read_store_file(path)? {
-            for var in decode(&bytes, path)? {
-                store.insert(var);
-            }
+        Ok(store)
+    }
+
+    /// The store that a `--vars` file holding `bytes` opens to, checked as
+    /// [`open`](Self::open) checks the file, but bound to no file (for the
+    /// fuzz targets and tests). Errors name the file `(bytes)`.
+    pub fn parse_file(bytes: &[u8]) -> Result<VariableStore, VarsError> {
+        let path = Path::new("(bytes)");
+        if bytes.len() > MAX_FILE_LEN {
+            return Err(VarsError::TooLarge {
+                path: path.to_path_buf(),
+                max: MAX_FILE_LEN,
+            });
+        }
+        VariableStore::load(bytes, path)
+    }
+
+    /// The variables of a file image; `path` names it in errors.
+    fn load(bytes: &[u8], path: &Path) -> Result<VariableStore, VarsError> {
+        let mut store = VariableStore::in_memory();
+        for var in decode(bytes, path)? {
+            store.insert(var);
         }
         store.dirty = false;
         Ok(store)
@@ -617,6 +638,13 @@ fn read_store_file(path: &Path) -> Result<Option<Vec<u8>>, VarsError> {
     let mut bytes = Vec::new();
     let limit = MAX_FILE_LEN as u64 + 1;
     file.take(limit).read_to_end(&mut bytes).map_err(io_error)?;
+    // A foreign file (an EDK2 flash image is 64 MiB) is named as such before
+    // its size is held against it.
+    if bytes.len() > MAX_FILE_LEN && !bytes.starts_with(MAGIC) {
+        return Err(VarsError::NotVariableStore {
+            path: path.to_path_buf(),
+        });
+    }
     if bytes.len() > MAX_FILE_LEN {
         return Err(VarsError::TooLarge {
             path: path.to_path_buf(),
