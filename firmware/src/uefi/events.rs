@@ -6,15 +6,23 @@
 //! wait with nothing signalled hands the vCPU back to the board to sleep
 //! until input or a deadline, then retries the call.
 //!
-//! Notification functions are recorded but not called: the payloads this
-//! firmware boots (the Linux EFI stub, GRUB, systemd-boot) use timer and
-//! key events by waiting on them.
+//! Notification functions are guest code. A signalled EVT_NOTIFY_SIGNAL
+//! event (or a not-yet-signalled EVT_NOTIFY_WAIT event that is checked) is
+//! queued; when a service returns, the queued notification with the highest
+//! TPL above the current one runs: the caller's registers are saved, the
+//! function is entered with (Event, Context) and returns to the NotifyReturn
+//! trampoline, which restores them (see [`dispatch`]). Timers are looked at
+//! on every service call, so notifications run at the next call after their
+//! timer expires, not in the middle of guest code.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use armvm_cpu::state::Regs;
+
 use super::guest::Guest;
 use super::guid::Guid;
+use super::service::Service;
 use super::status;
 use super::{console, Reply, Ret, Uefi};
 
@@ -25,8 +33,6 @@ const EVT_TIMER: u32 = 0x8000_0000;
 const EVT_NOTIFY_WAIT: u32 = 0x0000_0100;
 const EVT_NOTIFY_SIGNAL: u32 = 0x0000_0200;
 const EVT_SIGNAL_EXIT_BOOT_SERVICES: u32 = 0x0000_0201;
-const EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE: u32 = 0x6000_0202;
-const EVT_RUNTIME: u32 = 0x4000_0000;
 
 /// Longest sleep before a waiting call is retried.
 const MAX_WAIT: Duration = Duration::from_millis(10);
@@ -43,29 +49,59 @@ pub struct Event {
     pub kind: Kind,
     pub event_type: u32,
     pub group: Option<Guid>,
+    /// The notification function, its context and TPL (0: none).
+    notify: u64,
+    context: u64,
+    notify_tpl: u64,
+    /// Waiting for its notification function to run.
+    queued: bool,
     signalled: bool,
     /// (deadline in ns, period in ns; 0 for a one-shot timer)
     timer: Option<(u64, u64)>,
 }
 
+/// A notification function running: what it interrupted.
+struct Notifying {
+    saved: Regs,
+    tpl: u64,
+}
+
 #[derive(Default)]
 pub struct Events {
     pub events: HashMap<u64, Event>,
+    running: Vec<Notifying>,
+}
+
+impl Event {
+    fn new(kind: Kind, event_type: u32, group: Option<Guid>) -> Event {
+        Event {
+            kind,
+            event_type,
+            group,
+            notify: 0,
+            context: 0,
+            notify_tpl: 0,
+            queued: false,
+            signalled: false,
+            timer: None,
+        }
+    }
+
+    /// Signals the event: a notify-signal event queues its function instead
+    /// of staying signalled.
+    fn signal(&mut self) {
+        if self.event_type & EVT_NOTIFY_SIGNAL != 0 {
+            self.queued = true;
+        } else {
+            self.signalled = true;
+        }
+    }
 }
 
 /// An event the firmware itself owns (WaitForKey).
 pub fn create_internal(u: &mut Uefi, kind: Kind) -> u64 {
     let e = u.alloc_bytes(b"armvm event\0\0\0\0\0");
-    u.events.events.insert(
-        e,
-        Event {
-            kind,
-            event_type: 0,
-            group: None,
-            signalled: false,
-            timer: None,
-        },
-    );
+    u.events.events.insert(e, Event::new(kind, 0, None));
     e
 }
 
@@ -73,6 +109,7 @@ pub fn create_event(u: &mut Uefi, g: &mut Guest, ex: bool) -> Ret {
     let event_type = g.arg(0)? as u32;
     let notify_tpl = g.arg(1)?;
     let notify = g.arg(2)?;
+    let context = g.arg(3)?;
     let (group, out) = if ex {
         let group = match g.arg(4)? {
             0 => None,
@@ -92,26 +129,16 @@ pub fn create_event(u: &mut Uefi, g: &mut Guest, ex: bool) -> Ret {
     if event_type & EVT_NOTIFY_WAIT != 0 && event_type & EVT_NOTIFY_SIGNAL != 0 {
         return Err(status::INVALID_PARAMETER);
     }
-    // The two special signal types are only for CreateEvent; CreateEventEx
-    // names groups instead.
-    if event_type == EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE && event_type & EVT_RUNTIME == 0 {
-        return Err(status::INVALID_PARAMETER);
-    }
     let group = match (event_type, group) {
         (EVT_SIGNAL_EXIT_BOOT_SERVICES, None) => Some(super::guid::EVENT_GROUP_EXIT_BOOT_SERVICES),
         (_, g) => g,
     };
     let e = u.alloc_bytes(b"armvm event\0\0\0\0\0");
-    u.events.events.insert(
-        e,
-        Event {
-            kind: Kind::Plain,
-            event_type,
-            group,
-            signalled: false,
-            timer: None,
-        },
-    );
+    let mut event = Event::new(Kind::Plain, event_type, group);
+    if notifies {
+        (event.notify, event.context, event.notify_tpl) = (notify, context, notify_tpl);
+    }
+    u.events.events.insert(e, event);
     g.write_u64(out, e)?;
     Ok(Reply::Status(status::SUCCESS))
 }
@@ -145,7 +172,7 @@ fn poll_timers(u: &mut Uefi) {
     for e in u.events.events.values_mut() {
         if let Some((deadline, period)) = e.timer {
             if now >= deadline {
-                e.signalled = true;
+                e.signal();
                 // A periodic timer skips the periods missed while nobody looked.
                 e.timer = ((now - deadline).checked_div(period))
                     .map(|missed| (deadline + (missed + 1) * period, period));
@@ -172,6 +199,11 @@ fn test_event(u: &mut Uefi, event: u64, consume: bool) -> Result<bool, status::S
         .ok_or(status::INVALID_PARAMETER)?;
     if e.event_type & EVT_NOTIFY_SIGNAL != 0 {
         return Err(status::INVALID_PARAMETER);
+    }
+    // A wait event's function runs when it is checked unsignalled (it may
+    // signal the event for the next check).
+    if !e.signalled && e.event_type & EVT_NOTIFY_WAIT != 0 {
+        e.queued = true;
     }
     let set = e.signalled;
     if consume {
@@ -235,7 +267,7 @@ pub fn signal_event(u: &mut Uefi, g: &mut Guest) -> Ret {
         .group;
     for (id, e) in u.events.events.iter_mut() {
         if *id == event || (group.is_some() && e.group == group) {
-            e.signalled = true;
+            e.signal();
         }
     }
     Ok(Reply::Status(status::SUCCESS))
@@ -304,7 +336,60 @@ pub fn set_watchdog_timer(u: &mut Uefi, g: &mut Guest) -> Ret {
 pub fn signal_group(u: &mut Uefi, group: &Guid) {
     for e in u.events.events.values_mut() {
         if e.group.as_ref() == Some(group) {
-            e.signalled = true;
+            e.signal();
         }
     }
+}
+
+/// Enters the most urgent queued notification function above the current
+/// TPL, if any, as if the service had been interrupted just before it
+/// returned to its caller. True when one was entered.
+pub fn dispatch(u: &mut Uefi, g: &mut Guest) -> bool {
+    // Once the OS owns the machine only ExitBootServices' own group is
+    // notified (during that call).
+    let after_exit = u.exited_boot_services;
+    if !after_exit {
+        poll_timers(u);
+    }
+    let next = u
+        .events
+        .events
+        .iter()
+        .filter(|(_, e)| e.queued && e.notify_tpl > u.tpl)
+        .filter(|(_, e)| {
+            !after_exit || e.group == Some(super::guid::EVENT_GROUP_EXIT_BOOT_SERVICES)
+        })
+        .max_by_key(|(id, e)| (e.notify_tpl, std::cmp::Reverse(**id)))
+        .map(|(id, e)| (*id, e.notify, e.context, e.notify_tpl));
+    let Some((event, notify, context, tpl)) = next else {
+        return false;
+    };
+    if let Some(e) = u.events.events.get_mut(&event) {
+        e.queued = false;
+    }
+    u.events.running.push(Notifying {
+        saved: g.cpu.regs.clone(),
+        tpl: u.tpl,
+    });
+    u.tpl = tpl;
+    let r = &mut g.cpu.regs;
+    r.x[0] = event;
+    r.x[1] = context;
+    r.x[30] = u.trampoline(Service::NotifyReturn);
+    r.pc = notify;
+    let sp = r.sp() & !15;
+    r.set_sp(sp);
+    true
+}
+
+/// A notification function returned: back to what it interrupted.
+pub fn notify_return(u: &mut Uefi, g: &mut Guest) -> Ret {
+    let Some(n) = u.events.running.pop() else {
+        return Ok(Reply::Halt(
+            "a notification function returned with nothing to return to".into(),
+        ));
+    };
+    g.cpu.regs = n.saved;
+    u.tpl = n.tpl;
+    Ok(Reply::Done)
 }

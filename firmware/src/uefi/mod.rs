@@ -281,15 +281,25 @@ impl Uefi {
             }
         }
         let reply = self.dispatch(service, g).unwrap_or_else(Reply::Status);
+        // Queued notification functions run before the caller continues.
+        let notify = events::dispatch;
         match reply {
             Reply::Status(s) => {
                 g.ret(s);
+                notify(self, g);
                 Outcome::Continue
             }
-            Reply::Done => Outcome::Continue,
+            Reply::Done => {
+                notify(self, g);
+                Outcome::Continue
+            }
             Reply::Wait(d) => {
-                // Run the trampoline's HVC again when woken.
+                // Run the trampoline's HVC again when woken (or after a
+                // notification function, which may have signalled something).
                 g.cpu.regs.pc = g.cpu.regs.pc.wrapping_sub(4);
+                if notify(self, g) {
+                    return Outcome::Continue;
+                }
                 Outcome::Wait(d)
             }
             Reply::Reset => Outcome::Reset,
@@ -307,6 +317,7 @@ impl Uefi {
         match s {
             S::BootManager => bootmgr::next(self, g),
             S::ImageReturn => image::image_return(self, g),
+            S::NotifyReturn => events::notify_return(self, g),
             S::CpuException => Ok(Reply::Halt(tables::describe_exception(g))),
             S::RaiseTpl => events::raise_tpl(self, g),
             S::RestoreTpl => events::restore_tpl(self, g),

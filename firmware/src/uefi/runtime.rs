@@ -17,7 +17,7 @@ use super::{Reply, Ret, Uefi};
 /// Whether `s` is still served after ExitBootServices.
 pub fn is_runtime(s: Service) -> bool {
     (Service::GetTime as u16..=Service::QueryVariableInfo as u16).contains(&(s as u16))
-        || s == Service::CpuException
+        || matches!(s, Service::CpuException | Service::NotifyReturn)
 }
 
 fn ok() -> Ret {

@@ -27,6 +27,7 @@ services! {
     // image returns to.
     BootManager,
     ImageReturn,
+    NotifyReturn,
     // The exception vectors: a payload crashed.
     CpuException,
     // EFI_BOOT_SERVICES, in table order.

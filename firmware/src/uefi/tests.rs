@@ -760,3 +760,77 @@ fn wild_arguments_never_panic() {
         }
     }
 }
+
+#[test]
+fn notification_functions_run_when_their_event_is_signalled() {
+    let mut m = Machine::new();
+    let out = m.scratch(16);
+    let (notify, context) = (0x4123_4000, 0xc0de);
+    // EVT_TIMER | EVT_NOTIFY_SIGNAL at TPL_CALLBACK.
+    assert_eq!(
+        m.call(
+            Service::CreateEvent,
+            &[0x8000_0200, 8, notify, context, out]
+        ),
+        status::SUCCESS
+    );
+    let e = m.u64(out);
+    // CheckEvent is not for notify-signal events.
+    assert_eq!(m.call(Service::CheckEvent, &[e]), status::INVALID_PARAMETER);
+    // 100 microseconds (in 100 ns units).
+    assert_eq!(m.call(Service::SetTimer, &[e, 2, 1000]), status::SUCCESS);
+    // Once it has expired, the next service's return runs the function.
+    m.now.store(100_000, Ordering::Relaxed);
+    let count = out + 8;
+    m.outcome(Service::GetNextMonotonicCount, &[count]);
+    let back = m.uefi.trampoline(Service::GetNextMonotonicCount) + 4;
+    assert_eq!(m.cpu.regs.pc, notify);
+    assert_eq!((m.cpu.regs.x[0], m.cpu.regs.x[1]), (e, context));
+    assert_eq!(m.cpu.regs.x[30], m.uefi.trampoline(Service::NotifyReturn));
+    assert_eq!(m.uefi.tpl, 8);
+    // It returns: the interrupted caller continues with its status.
+    assert_eq!(m.outcome(Service::NotifyReturn, &[]), Outcome::Continue);
+    assert_eq!(m.cpu.regs.pc, back);
+    assert_eq!(m.cpu.regs.x[0], status::SUCCESS);
+    assert_eq!(m.uefi.tpl, super::events::TPL_APPLICATION);
+    // Once only (a relative timer).
+    m.outcome(Service::GetNextMonotonicCount, &[count]);
+    assert_eq!(m.cpu.regs.pc, back);
+
+    // Raised to TPL_NOTIFY, a SignalEvent waits for RestoreTPL.
+    m.call(Service::RaiseTpl, &[16]);
+    assert_eq!(m.call(Service::SignalEvent, &[e]), status::SUCCESS);
+    assert_eq!(m.cpu.regs.pc, m.uefi.trampoline(Service::SignalEvent) + 4);
+    m.outcome(Service::RestoreTpl, &[4]);
+    assert_eq!(m.cpu.regs.pc, notify);
+}
+
+#[test]
+fn exit_boot_services_notifies_its_group_and_nothing_else() {
+    let mut m = Machine::new();
+    let out = m.scratch(16);
+    // EVT_SIGNAL_EXIT_BOOT_SERVICES, and a plain notify-signal timer.
+    m.call(Service::CreateEvent, &[0x201, 8, 0x4100_0000, 1, out]);
+    m.call(
+        Service::CreateEvent,
+        &[0x8000_0200, 8, 0x4200_0000, 2, out + 8],
+    );
+    let timer = m.u64(out + 8);
+    m.call(Service::SetTimer, &[timer, 1, 10]);
+    let size = m.scratch(8);
+    let map = m.scratch(64 * 1024);
+    m.put(size, &(64 * 1024u64).to_le_bytes());
+    m.call(Service::GetMemoryMap, &[size, map, out, out + 8, 0]);
+    let key = m.u64(out);
+    let image = m.uefi.firmware_image;
+    m.now.store(10_000_000, Ordering::Relaxed);
+    m.outcome(Service::ExitBootServices, &[image, key]);
+    assert_eq!(m.cpu.regs.pc, 0x4100_0000, "the group's function runs");
+    m.outcome(Service::NotifyReturn, &[]);
+    assert_eq!(m.cpu.regs.x[0], status::SUCCESS);
+    assert_eq!(
+        m.cpu.regs.pc,
+        m.uefi.trampoline(Service::ExitBootServices) + 4,
+        "the timer's function does not run after ExitBootServices"
+    );
+}
