@@ -64,7 +64,10 @@ pub fn install(u: &mut Uefi) {
             guid: guid::VIRTIO_MMIO_TRANSPORT,
             data: disk.mmio_base.to_le_bytes().to_vec(),
         }]);
-        let partitions = partitions(disk.disk.as_ref());
+        let (partitions, problems) = partitions(disk.disk.as_ref());
+        for p in problems {
+            u.print(&format!("armvm: disk {}: {p}; ignored\r\n", i + 1));
+        }
         add_device(u, i, 0, len / SECTOR, read_only, disk_path.clone(), None);
         for (p, first, count) in partitions {
             let path = disk_path.join(&DevicePath::new(vec![Node::HardDrive {
@@ -80,19 +83,42 @@ pub fn install(u: &mut Uefi) {
     }
 }
 
+type Found = (Partition, u64, u64);
+
 /// The usable partitions of the valid GPT (the backup when the primary is
-/// damaged): (partition, first LBA, sectors).
-fn partitions(disk: &dyn FirmwareDisk) -> Vec<(Partition, u64, u64)> {
+/// damaged): (partition, first LBA, sectors), and why others were left out.
+fn partitions(disk: &dyn FirmwareDisk) -> (Vec<Found>, Vec<String>) {
     let view = DiskView(disk);
     let gpt = Gpt::read(&view);
     let Some(table) = gpt.active() else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let sectors = disk.len() / SECTOR;
-    let mut out = Vec::new();
+    let mut out: Vec<Found> = Vec::new();
+    let mut problems = Vec::new();
     for e in &table.entries {
-        let Some(count) = e.sectors() else { continue };
-        if e.first_lba == 0 || e.first_lba.saturating_add(count) > sectors {
+        let Some(count) = e.sectors() else {
+            problems.push(format!("partition {} ends before it starts", e.index));
+            continue;
+        };
+        if e.first_lba < table.header.as_ref().map_or(1, |h| h.first_usable)
+            || e.first_lba.saturating_add(count) > sectors
+        {
+            problems.push(format!(
+                "partition {} (LBAs {}..{}) lies outside the disk's usable space",
+                e.index, e.first_lba, e.last_lba
+            ));
+            continue;
+        }
+        let end = e.first_lba + count;
+        if let Some((other, _, _)) = out
+            .iter()
+            .find(|(_, first, n)| e.first_lba < first + n && *first < end)
+        {
+            problems.push(format!(
+                "partition {} overlaps partition {}",
+                e.index, other.number
+            ));
             continue;
         }
         let mut boot = [0u8; 512];
@@ -109,7 +135,7 @@ fn partitions(disk: &dyn FirmwareDisk) -> Vec<(Partition, u64, u64)> {
             count,
         ));
     }
-    out
+    (out, problems)
 }
 
 fn add_device(

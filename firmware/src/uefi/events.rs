@@ -33,6 +33,7 @@ const EVT_TIMER: u32 = 0x8000_0000;
 const EVT_NOTIFY_WAIT: u32 = 0x0000_0100;
 const EVT_NOTIFY_SIGNAL: u32 = 0x0000_0200;
 const EVT_SIGNAL_EXIT_BOOT_SERVICES: u32 = 0x0000_0201;
+const EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE: u32 = 0x6000_0202;
 
 /// Longest sleep before a waiting call is retried.
 const MAX_WAIT: Duration = Duration::from_millis(10);
@@ -131,6 +132,9 @@ pub fn create_event(u: &mut Uefi, g: &mut Guest, ex: bool) -> Ret {
     }
     let group = match (event_type, group) {
         (EVT_SIGNAL_EXIT_BOOT_SERVICES, None) => Some(super::guid::EVENT_GROUP_EXIT_BOOT_SERVICES),
+        (EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE, None) => {
+            Some(super::guid::EVENT_GROUP_VIRTUAL_ADDRESS_CHANGE)
+        }
         (_, g) => g,
     };
     let e = u.alloc_bytes(b"armvm event\0\0\0\0\0");
@@ -345,8 +349,8 @@ pub fn signal_group(u: &mut Uefi, group: &Guid) {
 /// TPL, if any, as if the service had been interrupted just before it
 /// returned to its caller. True when one was entered.
 pub fn dispatch(u: &mut Uefi, g: &mut Guest) -> bool {
-    // Once the OS owns the machine only ExitBootServices' own group is
-    // notified (during that call).
+    // Once the OS owns the machine only the groups of ExitBootServices and
+    // SetVirtualAddressMap are notified (during those calls).
     let after_exit = u.exited_boot_services;
     if !after_exit {
         poll_timers(u);
@@ -357,7 +361,9 @@ pub fn dispatch(u: &mut Uefi, g: &mut Guest) -> bool {
         .iter()
         .filter(|(_, e)| e.queued && e.notify_tpl > u.tpl)
         .filter(|(_, e)| {
-            !after_exit || e.group == Some(super::guid::EVENT_GROUP_EXIT_BOOT_SERVICES)
+            !after_exit
+                || e.group == Some(super::guid::EVENT_GROUP_EXIT_BOOT_SERVICES)
+                || e.group == Some(super::guid::EVENT_GROUP_VIRTUAL_ADDRESS_CHANGE)
         })
         .max_by_key(|(id, e)| (e.notify_tpl, std::cmp::Reverse(**id)))
         .map(|(id, e)| (*id, e.notify, e.context, e.notify_tpl));

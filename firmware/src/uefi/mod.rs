@@ -214,6 +214,9 @@ pub struct Uefi {
     monotonic: u64,
     /// Seconds SetTime moved the clock by.
     time_offset: i64,
+    /// After SetVirtualAddressMap: (physical start, length, virtual start) of
+    /// each runtime region.
+    virtual_map: Option<Vec<(u64, u64, u64)>>,
     /// A Stall in progress: (PC of its trampoline, deadline).
     stall: Option<(u64, u64)>,
     watchdog: Option<u64>,
@@ -250,6 +253,7 @@ impl Uefi {
             exited_boot_services: false,
             monotonic: 0,
             time_offset: 0,
+            virtual_map: None,
             stall: None,
             watchdog: None,
         }

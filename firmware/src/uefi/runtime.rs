@@ -2,9 +2,12 @@
 //! keep working after ExitBootServices, when the kernel calls them with its
 //! own virtual addresses ([`Guest`] translates through its page tables).
 //!
-//! SetVirtualAddressMap is not offered (EFI_RT_PROPERTIES_TABLE says so, and
-//! Linux then keeps the firmware's 1:1 addresses); the services do not care
-//! where they are mapped, since the trampolines are told apart by immediate.
+//! SetVirtualAddressMap is not advertised (EFI_RT_PROPERTIES_TABLE leaves it
+//! out, and Linux then keeps the firmware's 1:1 addresses), but works if an OS
+//! calls it anyway: the services do not care where they are mapped (the
+//! trampolines are told apart by immediate), so it only rewrites the pointers
+//! an OS reads — the runtime services table and the system table's — and
+//! remembers the map for ConvertPointer.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,7 +15,7 @@ use super::guest::Guest;
 use super::service::Service;
 use super::status::{self, Status};
 use super::variables::{VarStatus, MAX_VARIABLE_SIZE};
-use super::{Reply, Ret, Uefi};
+use super::{events, guid, tables, Reply, Ret, Uefi};
 
 /// Whether `s` is still served after ExitBootServices.
 pub fn is_runtime(s: Service) -> bool {
@@ -65,8 +68,24 @@ pub fn call(u: &mut Uefi, s: Service, g: &mut Guest) -> Ret {
                 _ => Reply::Reset,
             })
         }
-        // GetWakeupTime, SetWakeupTime, SetVirtualAddressMap, ConvertPointer,
-        // capsules: not offered (see EFI_RT_PROPERTIES_TABLE).
+        Service::SetVirtualAddressMap => set_virtual_address_map(u, g),
+        Service::ConvertPointer => {
+            let (disposition, ptr) = (g.arg(0)?, g.arg(1)?);
+            if ptr == 0 {
+                return Err(status::INVALID_PARAMETER);
+            }
+            let map = u.virtual_map.as_ref().ok_or(status::UNSUPPORTED)?;
+            let addr = g.read_u64(ptr)?;
+            // EFI_OPTIONAL_PTR: NULL stays NULL.
+            if addr == 0 && disposition & 1 != 0 {
+                return ok();
+            }
+            let moved = to_virtual(map, addr).ok_or(status::NOT_FOUND)?;
+            g.write_u64(ptr, moved)?;
+            ok()
+        }
+        // GetWakeupTime, SetWakeupTime, capsules: no wakeup timer, no
+        // capsules (see EFI_RT_PROPERTIES_TABLE).
         _ => Err(status::UNSUPPORTED),
     }
 }
@@ -160,6 +179,43 @@ fn set_variable(u: &mut Uefi, g: &mut Guest) -> Ret {
         u.print(&format!("armvm: cannot save the UEFI variables: {e}\r\n"));
         return Err(status::DEVICE_ERROR);
     }
+    ok()
+}
+
+/// Where `addr` is after SetVirtualAddressMap.
+fn to_virtual(map: &[(u64, u64, u64)], addr: u64) -> Option<u64> {
+    map.iter()
+        .find(|(phys, len, _)| (*phys..phys + len).contains(&addr))
+        .map(|(phys, _, virt)| virt + (addr - phys))
+}
+
+/// SetVirtualAddressMap(MemoryMapSize, DescriptorSize, DescriptorVersion,
+/// VirtualMap): once, after ExitBootServices, with every runtime region.
+fn set_virtual_address_map(u: &mut Uefi, g: &mut Guest) -> Ret {
+    let (size, desc_size, version, map_ptr) = (g.arg(0)?, g.arg(1)?, g.arg(2)?, g.arg(3)?);
+    if !u.exited_boot_services || u.virtual_map.is_some() {
+        return Err(status::UNSUPPORTED);
+    }
+    if version != 1 || desc_size < 40 || size % desc_size != 0 || size > 1 << 20 || map_ptr == 0 {
+        return Err(status::INVALID_PARAMETER);
+    }
+    let bytes = g.read_vec(map_ptr, size)?;
+    let mut map = Vec::new();
+    for d in bytes.chunks_exact(desc_size as usize) {
+        let field = |at: usize| u64::from_le_bytes(d[at..at + 8].try_into().unwrap_or([0; 8]));
+        const RUNTIME: u64 = 1 << 63;
+        if field(32) & RUNTIME != 0 {
+            map.push((field(8), field(24).saturating_mul(4096), field(16)));
+        }
+    }
+    // Every runtime region of the firmware must have moved with the map.
+    let (code, data) = (u.addrs.trampolines, u.addrs.system_table);
+    let (Some(code_va), Some(data_va)) = (to_virtual(&map, code), to_virtual(&map, data)) else {
+        return Err(status::NO_MAPPING);
+    };
+    tables::enter_virtual_mode(u, code_va, data_va);
+    u.virtual_map = Some(map);
+    events::signal_group(u, &guid::EVENT_GROUP_VIRTUAL_ADDRESS_CHANGE);
     ok()
 }
 

@@ -19,6 +19,7 @@ pub const VOLUME_FULL: Status = ERROR | 11;
 pub const MEDIA_CHANGED: Status = ERROR | 13;
 pub const NOT_FOUND: Status = ERROR | 14;
 pub const ACCESS_DENIED: Status = ERROR | 15;
+pub const NO_MAPPING: Status = ERROR | 17;
 pub const TIMEOUT: Status = ERROR | 18;
 pub const ALREADY_STARTED: Status = ERROR | 20;
 pub const ABORTED: Status = ERROR | 21;

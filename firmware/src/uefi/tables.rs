@@ -110,6 +110,35 @@ pub fn install(u: &mut Uefi) -> Result<(), UefiError> {
     Ok(())
 }
 
+/// After SetVirtualAddressMap: the runtime services table's functions and
+/// the system table's pointers at their new addresses (the code region
+/// moved to `code_va`, the data region — system table, runtime table,
+/// vendor string, configuration tables — to `data_va`).
+pub fn enter_virtual_mode(u: &mut Uefi, code_va: u64, data_va: u64) {
+    let data = u.addrs.system_table;
+    let moved = |pa: u64| pa - data + data_va;
+    let rt: Vec<Service> = service::in_range(service::RUNTIME_SERVICES).collect();
+    let mut table = vec![0u8; 24];
+    for s in &rt {
+        table.extend_from_slice(&(code_va + s.offset()).to_le_bytes());
+    }
+    let size = table.len() as u32;
+    seal(&mut table, RUNTIME_SERVICES_SIGNATURE, size);
+    u.write_phys(u.addrs.runtime_services, &table);
+    let mut st = vec![0u8; SYSTEM_TABLE_SIZE as usize];
+    let _ = u.mem.read(data, &mut st);
+    let put = |t: &mut Vec<u8>, at: usize, v: u64| t[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    put(&mut st, 24, moved(u.addrs.vendor));
+    put(&mut st, 88, moved(u.addrs.runtime_services));
+    put(&mut st, 112, moved(u.addrs.config_table));
+    // The console and boot services are gone.
+    for at in [40, 48, 56, 64, 72, 80, 96] {
+        put(&mut st, at, 0);
+    }
+    seal(&mut st, SYSTEM_TABLE_SIGNATURE, SYSTEM_TABLE_SIZE);
+    u.write_phys(data, &st);
+}
+
 /// Rewrites EFI_SYSTEM_TABLE from the firmware's state (after a change of
 /// the console handles or the configuration tables).
 pub fn write_system_table(u: &mut Uefi) {

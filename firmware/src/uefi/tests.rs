@@ -834,3 +834,67 @@ fn exit_boot_services_notifies_its_group_and_nothing_else() {
         "the timer's function does not run after ExitBootServices"
     );
 }
+
+#[test]
+fn set_virtual_address_map_moves_the_tables_and_convert_pointer_follows() {
+    let mut m = Machine::new();
+    let size = m.scratch(8);
+    let map = m.scratch(64 * 1024);
+    let out = m.scratch(16);
+    m.put(size, &(64 * 1024u64).to_le_bytes());
+    m.call(Service::GetMemoryMap, &[size, map, out, out + 8, 0]);
+    let key = m.u64(out);
+    let len = m.u64(size);
+    // Not before ExitBootServices.
+    assert_eq!(
+        m.call(Service::SetVirtualAddressMap, &[len, 48, 1, map]),
+        status::UNSUPPORTED
+    );
+    let image = m.uefi.firmware_image;
+    assert_eq!(
+        m.call(Service::ExitBootServices, &[image, key]),
+        status::SUCCESS
+    );
+    // The OS moves every runtime region up by a fixed offset.
+    const OFFSET: u64 = 0xffff_8000_0000_0000;
+    for i in 0..len / 48 {
+        let d = map + 48 * i;
+        let attr = m.u64(d + 32);
+        if attr & (1 << 63) != 0 {
+            let phys = m.u64(d + 8);
+            m.put(d + 16, &(phys + OFFSET).to_le_bytes());
+        }
+    }
+    assert_eq!(
+        m.call(Service::SetVirtualAddressMap, &[len, 48, 1, map]),
+        status::SUCCESS
+    );
+    let st = m.uefi.addrs.system_table;
+    let rt_va = m.u64(st + 88);
+    assert_eq!(rt_va, m.uefi.addrs.runtime_services + OFFSET);
+    // RT->GetTime is the moved trampoline; the tables are still sealed.
+    let rt = m.get(m.uefi.addrs.runtime_services, 136);
+    let get_time = u64::from_le_bytes(rt[24..32].try_into().unwrap());
+    assert_eq!(get_time, m.uefi.trampoline(Service::GetTime) + OFFSET);
+    let mut zeroed = rt.clone();
+    zeroed[16..20].fill(0);
+    assert_eq!(
+        u32::from_le_bytes(rt[16..20].try_into().unwrap()),
+        crc32fast::hash(&zeroed)
+    );
+    // ConvertPointer: runtime addresses move, others are not found.
+    let ptr = m.alloc_pages_raw(1);
+    m.put(ptr, &st.to_le_bytes());
+    assert_eq!(m.call(Service::ConvertPointer, &[0, ptr]), status::SUCCESS);
+    assert_eq!(m.u64(ptr), st + OFFSET);
+    m.put(ptr, &RAM_BASE.to_le_bytes());
+    assert_eq!(
+        m.call(Service::ConvertPointer, &[0, ptr]),
+        status::NOT_FOUND
+    );
+    // Only once.
+    assert_eq!(
+        m.call(Service::SetVirtualAddressMap, &[len, 48, 1, map]),
+        status::UNSUPPORTED
+    );
+}
