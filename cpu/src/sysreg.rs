@@ -88,8 +88,9 @@ pub mod id {
     pub const AA64PFR0: u64 = 0x1100_0000_0000_0011;
     /// Debug v8; 2 breakpoints, 2 watchpoints; no PMU.
     pub const AA64DFR0: u64 = 0x0000_0000_0010_1006;
-    /// CRC32 (bits 19:16 = 1) and LSE atomics (bits 23:20 = 2).
-    pub const AA64ISAR0: u64 = 0x0000_0000_0021_0000;
+    /// AES with PMULL (bits 7:4 = 2), SHA1 (11:8 = 1), SHA256 (15:12 = 1),
+    /// CRC32 (19:16 = 1) and LSE atomics (23:20 = 2).
+    pub const AA64ISAR0: u64 = 0x0000_0000_0021_1120;
     /// 48-bit PA, 16-bit ASIDs, 4K/16K/64K granules, little-endian only.
     pub const AA64MMFR0: u64 = 0x0000_0000_0010_0025;
     pub const PA_BITS: u32 = 48;

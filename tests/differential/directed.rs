@@ -465,6 +465,23 @@ fn simd() -> Vec<D> {
         ("cnt v0.8b, v1.8b", 0x0e20_5820),
         ("uqrshl v0.8h, v1.8h, v2.8h", 0x6e62_5c20),
         ("movi v0.2d, #0xff00ff00ff00ff00", 0x6f05_e540),
+        // The cryptographic extension.
+        ("aese v0.16b, v1.16b", 0x4e28_4820),
+        ("aesd v0.16b, v1.16b", 0x4e28_5820),
+        ("aesmc v0.16b, v1.16b", 0x4e28_6820),
+        ("aesimc v0.16b, v1.16b", 0x4e28_7820),
+        ("pmull v0.1q, v1.1d, v2.1d", 0x0ee2_e020),
+        ("pmull2 v0.1q, v1.2d, v2.2d", 0x4ee2_e020),
+        ("sha1c q0, s1, v2.4s", 0x5e02_0020),
+        ("sha1p q0, s1, v2.4s", 0x5e02_1020),
+        ("sha1m q0, s1, v2.4s", 0x5e02_2020),
+        ("sha1su0 v0.4s, v1.4s, v2.4s", 0x5e02_3020),
+        ("sha256h q0, q1, v2.4s", 0x5e02_4020),
+        ("sha256h2 q0, q1, v2.4s", 0x5e02_5020),
+        ("sha256su1 v0.4s, v1.4s, v2.4s", 0x5e02_6020),
+        ("sha1h s0, s1", 0x5e28_0820),
+        ("sha1su1 v0.4s, v1.4s", 0x5e28_1820),
+        ("sha256su0 v0.4s, v1.4s", 0x5e28_2820),
     ];
     let mut v: Vec<D> = words
         .iter()

@@ -10,9 +10,10 @@
 //! with opcode 11xxx, FCMxx #0, FCVT*, by-element FMLA/FMUL, ...) belong to
 //! [`super::a64_fp`]; this table never matches them.
 //!
-//! Not implemented (features not advertised by ID_AA64ISAR0_EL1/ID_AA64PFR0_EL1),
-//! hence UNDEFINED: AES, SHA1, SHA256, SHA512, SHA3, SM3, SM4 (FEAT_AES, FEAT_SHA*,
-//! FEAT_SM*), 64-bit PMULL (FEAT_PMULL), SQRDMLAH/SQRDMLSH (FEAT_RDM), SDOT/UDOT
+//! The cryptographic extension of ARMv8.0 is here (FEAT_AES, FEAT_PMULL,
+//! FEAT_SHA1, FEAT_SHA256). Not implemented (features not advertised by
+//! ID_AA64ISAR0_EL1/ID_AA64PFR0_EL1), hence UNDEFINED: SHA512, SHA3, SM3, SM4
+//! (FEAT_SHA512, FEAT_SHA3, FEAT_SM*), SQRDMLAH/SQRDMLSH (FEAT_RDM), SDOT/UDOT
 //! (FEAT_DotProd), FMOV (vector, half-precision immediate) and all other FP16
 //! forms (FEAT_FP16).
 
@@ -100,6 +101,11 @@ pub enum SimdOp {
     SqdmlsL,
     SqdmulL,
     Pmull,
+    // Cryptographic extension
+    Pmull64,
+    Aes,
+    ShaThree,
+    ShaTwo,
     // Two-register miscellaneous
     Rev64,
     Rev32,
@@ -207,6 +213,16 @@ fn no_d(w: u32) -> bool {
     size(w) != 3
 }
 /// Only halfword and word elements (size 01 or 10): the doubling multiplies.
+/// Opcode 111 of the three-register SHA group is unallocated.
+fn sha_three_allocated(w: u32) -> bool {
+    bits(w, 14, 12) != 0b111
+}
+
+/// Opcode 00011 of the two-register SHA group is unallocated.
+fn sha_two_allocated(w: u32) -> bool {
+    bits(w, 13, 12) != 0b11
+}
+
 fn h_or_s(w: u32) -> bool {
     matches!(size(w), 1 | 2)
 }
@@ -416,7 +432,12 @@ pub static SIMD: &[Encoding] = &[
     simd!(MulL,     "SMULL/UMULL (vector)",       "0 q u 01110 ss 1 mmmmm 1100 00 nnnnn ddddd", no_d),
     simd!(SqdmulL,  "SQDMULL (vector)",           "0 q 0 01110 ss 1 mmmmm 1101 00 nnnnn ddddd", h_or_s),
     simd!(Pmull,    "PMULL (8-bit)",              "0 q 0 01110 00 1 mmmmm 1110 00 nnnnn ddddd"),
-    // FEAT_PMULL: PMULL (64-bit) "0 q 0 01110 11 1 mmmmm 1110 00 nnnnn ddddd"
+    simd!(Pmull64,  "PMULL (64-bit)",             "0 q 0 01110 11 1 mmmmm 1110 00 nnnnn ddddd"),
+
+    // ---- Cryptographic AES, three-register SHA, two-register SHA
+    simd!(Aes,      "AESE/AESD/AESMC/AESIMC",     "01001110 00 10100 001oo 10 nnnnn ddddd"),
+    simd!(ShaThree, "SHA1C/P/M/SU0, SHA256H/H2/SU1", "01011110 00 0 mmmmm 0 ooo 00 nnnnn ddddd", sha_three_allocated),
+    simd!(ShaTwo,   "SHA1H/SHA1SU1/SHA256SU0",    "01011110 00 10100 000oo 10 nnnnn ddddd", sha_two_allocated),
 
     // ---- Advanced SIMD scalar three different
     simd!(SqdmlaL,  "SQDMLAL, scalar",            "01 0 11110 ss 1 mmmmm 1001 00 nnnnn ddddd", h_or_s),
@@ -558,10 +579,7 @@ mod tests {
     #[test]
     fn unadvertised_features_are_unallocated() {
         let words = [
-            0x4e28_4820, // aese v0.16b, v1.16b (FEAT_AES)
-            0x5e02_0020, // sha1c q0, s1, v2.4s (FEAT_SHA1)
-            0x5e02_4020, // sha256h q0, q1, v2.4s (FEAT_SHA256)
-            0x0ee2_e020, // pmull v0.1q, v1.1d, v2.1d (FEAT_PMULL)
+            0xce60_8020, // sha512h q0, q1, v0.2d (FEAT_SHA512)
             0x6e82_8420, // sqrdmlah v0.4s, v1.4s, v2.4s (FEAT_RDM)
             0x6fa2_d020, // sqrdmlah v0.4s, v1.4s, v2.s[1] (FEAT_RDM)
             0x4e82_9420, // sdot v0.4s, v1.16b, v2.16b (FEAT_DotProd)

@@ -14,6 +14,7 @@
 
 mod arith;
 mod copy;
+mod crypto;
 mod ldst;
 mod shift;
 #[cfg(test)]
@@ -45,6 +46,10 @@ pub fn execute(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn, op: SimdOp) -> E
         Maxp | Minp | Addp => arith::pairwise(cpu, i, op),
         AddL | AddW | SubL | SubW | AddHn | SubHn | AbaL | AbdL | MlaL | MlsL | MulL | SqdmlaL
         | SqdmlsL | SqdmulL | Pmull => arith::three_different(cpu, i, op),
+        Pmull64 => crypto::pmull64(cpu, i),
+        Aes => crypto::aes(cpu, i),
+        ShaThree => crypto::sha_three(cpu, i),
+        ShaTwo => crypto::sha_two(cpu, i),
         Rev64 | Rev32 | Rev16 | Suqadd | Usqadd | Cls | Clz | Cnt | Not | Rbit | Sqabs | Sqneg
         | Abs | Neg | CmGtZero | CmGeZero | CmEqZero | CmLeZero | CmLtZero => {
             arith::two_reg_misc(cpu, i, op)

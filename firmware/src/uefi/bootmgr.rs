@@ -116,7 +116,14 @@ pub fn next(u: &mut Uefi, g: &mut Guest) -> Ret {
     loop {
         let Some(target) = u.boot.queue.as_mut().and_then(|q| q.pop_front()) else {
             // The board reports it (on stderr) and stops.
-            return Ok(Reply::Halt("no bootable option or device was found".into()));
+            let hint = if u.disks.is_empty() {
+                " (the machine has no disk: give --disk IMAGE, or --kernel FILE)"
+            } else {
+                ""
+            };
+            return Ok(Reply::Halt(format!(
+                "no bootable option or device was found{hint}"
+            )));
         };
         let label = label(u, &target);
         match try_boot(u, g, &target) {
