@@ -194,6 +194,16 @@ fn busybox_session(smp: &str, gic: &str) {
         smp.parse::<usize>().unwrap(),
         "{cpuinfo}"
     );
+    // The features the ID registers advertise, as Linux reads them
+    // (HWCAP names): FP/AdvSIMD, the crypto extension, CRC32, LSE atomics.
+    for feature in ["fp", "asimd", "aes", "pmull", "sha1", "sha2", "crc32", "atomics"] {
+        let listed = cpuinfo
+            .lines()
+            .filter(|l| l.starts_with("Features"))
+            .all(|l| l.split_whitespace().any(|w| w == feature));
+        assert!(listed && cpuinfo.contains("Features"), "no {feature}:
+{cpuinfo}");
+    }
 
     assert!(out.contains("ARMVM-ECHO: hello from the host"), "{out}");
     let irq1 = between(&out, "ARMVM-IRQ1-BEGIN", "ARMVM-IRQ1-END");
