@@ -196,13 +196,18 @@ fn busybox_session(smp: &str, gic: &str) {
     );
     // The features the ID registers advertise, as Linux reads them
     // (HWCAP names): FP/AdvSIMD, the crypto extension, CRC32, LSE atomics.
-    for feature in ["fp", "asimd", "aes", "pmull", "sha1", "sha2", "crc32", "atomics"] {
+    for feature in [
+        "fp", "asimd", "aes", "pmull", "sha1", "sha2", "crc32", "atomics",
+    ] {
         let listed = cpuinfo
             .lines()
             .filter(|l| l.starts_with("Features"))
             .all(|l| l.split_whitespace().any(|w| w == feature));
-        assert!(listed && cpuinfo.contains("Features"), "no {feature}:
-{cpuinfo}");
+        assert!(
+            listed && cpuinfo.contains("Features"),
+            "no {feature}:
+{cpuinfo}"
+        );
     }
 
     assert!(out.contains("ARMVM-ECHO: hello from the host"), "{out}");

@@ -504,6 +504,8 @@ pub struct Cpu {
     /// have changed; the CPU then asks [`Platform::interrupt_lines`] at the next
     /// block boundary.
     pub interrupts_changed: Arc<AtomicBool>,
+    /// The virtual and physical timer outputs as last given to the board.
+    timer_outputs: (bool, bool),
     pub debug: DebugState,
     tlb: [Tlb; 2],
     code: CodeCache,
@@ -528,6 +530,7 @@ impl Cpu {
             monitor: None,
             event_register: false,
             interrupts_changed: Arc::new(AtomicBool::new(false)),
+            timer_outputs: (false, false),
             debug: DebugState::default(),
             tlb: [Tlb::default(), Tlb::default()],
             code: CodeCache::new(SharedCode::new(index + 1)),
@@ -684,6 +687,43 @@ impl Cpu {
 
     /// Runs until an exit, executing at most `budget` instructions.
     pub fn run(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
+        // With a timer armed, the slice runs in pieces so that the timer's
+        // line rises within TIMER_POLL instructions of the counter passing
+        // its compare value, not at the end of the slice.
+        let mut left = budget;
+        loop {
+            let armed = self.next_timer_deadline().is_some();
+            let piece = if armed { left.min(TIMER_POLL) } else { left };
+            let start = self.icount;
+            let exit = self.run_piece(plat, piece);
+            left = left.saturating_sub((self.icount - start).max(1));
+            if armed {
+                self.sync_timer_lines(plat);
+            }
+            if exit != Exit::BudgetSpent || left == 0 || piece == budget {
+                return exit;
+            }
+        }
+    }
+
+    /// Gives the board the timer outputs if they changed (the counter passed
+    /// a compare value, or the guest changed a timer), so that the interrupt
+    /// is taken before the next block.
+    pub fn sync_timer_lines(&mut self, plat: &mut dyn Platform) {
+        let levels = self.timer_levels(plat.counter());
+        if levels != self.timer_outputs {
+            self.set_timer_outputs(plat, levels);
+        }
+    }
+
+    /// Hands the timer outputs to the board and looks at the interrupt lines.
+    pub fn set_timer_outputs(&mut self, plat: &mut dyn Platform, levels: (bool, bool)) {
+        self.timer_outputs = levels;
+        plat.timer_changed(self.index, levels.0, levels.1);
+        self.refresh_interrupt_lines(plat);
+    }
+
+    fn run_piece(&mut self, plat: &mut dyn Platform, budget: u64) -> Exit {
         self.debug.armed = true;
         let exit = match self.debug.skip_watch_at.take() {
             // Resuming from a watchpoint: its instruction runs alone, unwatched.
@@ -1521,6 +1561,9 @@ impl Cpu {
     }
 }
 
+/// Instructions between looks at the counter while a timer is armed.
+const TIMER_POLL: u64 = 4096;
+
 /// The MPIDR_EL1 value of CPU `index` (see [`Cpu::mpidr`]).
 pub fn mpidr_of(index: usize) -> u64 {
     (1 << 31) | (((index as u64 >> 8) & 0xff) << 8) | (index as u64 & 0xff)
@@ -1557,7 +1600,7 @@ unsafe fn host_store(p: *mut u8, size: usize, value: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::Ram;
+    use crate::memory::{BusError, Ram};
 
     /// Writes instruction words to `ram` from `at` on.
     fn write_code(ram: &mut Ram, at: u64, words: &[u32]) {
@@ -1566,6 +1609,96 @@ mod tests {
                 .unwrap()
                 .copy_from_slice(&w.to_le_bytes());
         }
+    }
+
+    /// RAM, a counter the test sets, and a record of the timer outputs.
+    struct TimerBoard {
+        ram: Ram,
+        now: u64,
+        /// Counter reads so far; the counter jumps to `later` after `jump_after`.
+        reads: u64,
+        jump_after: u64,
+        later: u64,
+        changes: Vec<(bool, bool)>,
+        /// Counter reads when the first change came.
+        first_change: Option<u64>,
+    }
+
+    impl PhysMemory for TimerBoard {
+        fn ram_page(&mut self, pa: u64) -> Option<*mut u8> {
+            self.ram.ram_page(pa)
+        }
+        fn mmio_read(&mut self, c: usize, pa: u64, size: u8) -> Result<u64, BusError> {
+            self.ram.mmio_read(c, pa, size)
+        }
+        fn mmio_write(&mut self, c: usize, pa: u64, size: u8, v: u64) -> Result<(), BusError> {
+            self.ram.mmio_write(c, pa, size, v)
+        }
+    }
+
+    impl Platform for TimerBoard {
+        fn counter(&mut self) -> u64 {
+            self.reads += 1;
+            if self.reads > self.jump_after {
+                self.now = self.later;
+            }
+            self.now
+        }
+        fn counter_frequency(&self) -> u64 {
+            62_500_000
+        }
+        fn timer_changed(&mut self, _cpu: usize, virt: bool, phys: bool) {
+            self.first_change.get_or_insert(self.reads);
+            self.changes.push((virt, phys));
+        }
+    }
+
+    fn timer_board(code: &[u32]) -> (Cpu, TimerBoard) {
+        let mut ram = Ram::new(0, 0x4000).unwrap();
+        write_code(&mut ram, 0x1000, code);
+        let mut cpu = Cpu::new(0);
+        cpu.regs.pc = 0x1000;
+        // CNTV enabled, unmasked, firing at 1000.
+        cpu.sys.cntv_ctl = 1;
+        cpu.sys.cntv_cval = 1000;
+        let board = TimerBoard {
+            ram,
+            now: 0,
+            reads: 0,
+            jump_after: 2,
+            later: 5000,
+            changes: Vec::new(),
+            first_change: None,
+        };
+        (cpu, board)
+    }
+
+    #[test]
+    fn a_timer_firing_mid_slice_raises_its_line_before_the_slice_ends() {
+        // `b .`: the guest never touches a timer register.
+        let (mut cpu, mut board) = timer_board(&[0x1400_0000]);
+        cpu.run(&mut board, 100_000);
+        assert_eq!(board.changes, vec![(true, false)]);
+        // At the first look after the counter passed: within TIMER_POLL
+        // instructions of it, long before the slice ended.
+        assert_eq!(board.first_change, Some(3));
+        assert!(board.reads > 20, "the slice went on being polled");
+        // Masked (IMASK), nothing is polled or raised.
+        let (mut cpu, mut board) = timer_board(&[0x1400_0000]);
+        cpu.sys.cntv_ctl = 3;
+        cpu.run(&mut board, 100_000);
+        assert!(board.changes.is_empty());
+        assert_eq!(board.reads, 0);
+    }
+
+    #[test]
+    fn reading_the_timer_raises_a_line_that_has_fired() {
+        // mrs x0, cntv_ctl_el0; b .
+        let (mut cpu, mut board) = timer_board(&[0xd53b_e320, 0x1400_0000]);
+        board.jump_after = 0;
+        cpu.run(&mut board, 1);
+        assert_eq!(cpu.regs.x[0] & 4, 4, "ISTATUS");
+        assert_eq!(board.changes, vec![(true, false)]);
     }
 
     /// `str x1, [x0]; ldr x2, [x0]; b .` at 0x1000, data at 0x2000.

@@ -252,6 +252,11 @@ pub fn msr_mrs(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
     if read {
         let v = read_sysreg(cpu, plat, k, i)?;
         cpu.regs.set_xr(i.rt(), v);
+        if TIMER_REGISTERS.contains(&k) || k == sr::CNTVCT_EL0 || k == sr::CNTPCT_EL0 {
+            // The guest sees the time: a timer that has fired by now must
+            // interrupt it before it can act on what it read.
+            cpu.sync_timer_lines(plat);
+        }
         Ok(Flow::Next)
     } else {
         let v = cpu.regs.xr(i.rt());
@@ -259,9 +264,8 @@ pub fn msr_mrs(cpu: &mut Cpu, plat: &mut dyn Platform, i: Insn) -> ExecResult {
         if TIMER_REGISTERS.contains(&k) {
             // The timer outputs may have changed: the board must see it before the
             // guest's next instruction (an IRQ handler lowers the line this way).
-            let (virt, phys) = cpu.timer_levels(plat.counter());
-            plat.timer_changed(cpu.index, virt, phys);
-            cpu.refresh_interrupt_lines(plat);
+            let levels = cpu.timer_levels(plat.counter());
+            cpu.set_timer_outputs(plat, levels);
         }
         Ok(Flow::Next)
     }
