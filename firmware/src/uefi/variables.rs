@@ -283,12 +283,7 @@ impl VariableStore {
     /// fuzz targets and tests). Errors name the file `(bytes)`.
     pub fn parse_file(bytes: &[u8]) -> Result<VariableStore, VarsError> {
         let path = Path::new("(bytes)");
-        if bytes.len() > MAX_FILE_LEN {
-            return Err(VarsError::TooLarge {
-                path: path.to_path_buf(),
-                max: MAX_FILE_LEN,
-            });
-        }
+        check_size(bytes, path)?;
         VariableStore::load(bytes, path)
     }
 
@@ -638,8 +633,14 @@ fn read_store_file(path: &Path) -> Result<Option<Vec<u8>>, VarsError> {
     let mut bytes = Vec::new();
     let limit = MAX_FILE_LEN as u64 + 1;
     file.take(limit).read_to_end(&mut bytes).map_err(io_error)?;
-    // A foreign file (an EDK2 flash image is 64 MiB) is named as such before
-    // its size is held against it.
+    check_size(&bytes, path)?;
+    Ok(Some(bytes))
+}
+
+/// Refuses a file longer than any valid store. A foreign file (an EDK2
+/// flash image is 64 MiB) is named as such before its size is held against
+/// it.
+fn check_size(bytes: &[u8], path: &Path) -> Result<(), VarsError> {
     if bytes.len() > MAX_FILE_LEN && !bytes.starts_with(MAGIC) {
         return Err(VarsError::NotVariableStore {
             path: path.to_path_buf(),
@@ -651,7 +652,7 @@ fn read_store_file(path: &Path) -> Result<Option<Vec<u8>>, VarsError> {
             max: MAX_FILE_LEN,
         });
     }
-    Ok(Some(bytes))
+    Ok(())
 }
 
 /// The file image of `vars` (see the module comment).
