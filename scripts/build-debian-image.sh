@@ -22,7 +22,8 @@
 #   armvm run -m 1024 --smp 2 --kernel OUT/vmlinuz --initrd OUT/initrd.img \
 #       --append "root=/dev/vda console=ttyAMA0" --disk COPY-OF-rootfs.img --net user
 #
-# The system: minbase plus systemd-sysv, udev, dbus, the kernel, iproute2 and procps;
+# The system: minbase plus systemd-sysv, udev, dbus, the kernel, iproute2, procps and
+# efibootmgr (for tests/debian_system.rs booted through the built-in UEFI);
 # hostname armvm-debian; root has an empty password (login asks for none, so a
 # script can log in without racing login's flush of the terminal before the password
 # prompt); systemd starts a serial getty on the console= device; systemd-networkd
@@ -40,7 +41,7 @@ CACHE="${ARMVM_CACHE:-$HOME/.cache/armvm}"
 OUT="${1:-$CACHE/debian-12-arm64}"
 SIZE="${ARMVM_DEBIAN_IMAGE_SIZE:-2G}"
 SUITE=bookworm
-PACKAGES=systemd-sysv,udev,dbus,linux-image-arm64,initramfs-tools,iproute2,procps
+PACKAGES=systemd-sysv,udev,dbus,linux-image-arm64,initramfs-tools,iproute2,procps,efibootmgr
 HOST_PACKAGES=(mmdebstrap arch-test qemu-user-static binfmt-support e2fsprogs)
 
 if [ -f "$OUT/.complete" ]; then

@@ -1,7 +1,9 @@
-//! Disk images for the boot tests (`tests/firmware_boot.rs`, `tests/uefi_boot.rs`):
+//! Disk images for the boot tests (`tests/firmware_boot.rs`, `tests/uefi_boot.rs`,
+//! `tests/debian_system.rs`):
 //!
 //! - [`spec_image`]: `armvm image create` (GPT, a FAT32 ESP at 1 MiB holding
-//!   `\EFI\BOOT\BOOTAA64.EFI` and more files);
+//!   `\EFI\BOOT\BOOTAA64.EFI` and more files), and
+//!   [`spec_image_with_partitions`] with file system images after the ESP;
 //! - [`installer_image`]: such an image with Debian's GRUB (`grubaa64.efi` from
 //!   the netboot installer), a grub.cfg that boots the installer's kernel and
 //!   initrd from the ESP, and those two files;
@@ -42,6 +44,22 @@ pub fn spec_image(
     size: &str,
     esp_size: &str,
 ) -> PathBuf {
+    spec_image_with_partitions(dir, name, efi, files, Some(size), esp_size, &[])
+}
+
+/// [`spec_image`] with more partitions after the ESP: `partitions` as (file
+/// system image, type as `--partition` takes it, e.g. "root-arm64"), copied
+/// into the image (the files are only read). `size` None: what the
+/// partitions need.
+pub fn spec_image_with_partitions(
+    dir: &Path,
+    name: &str,
+    efi: &Path,
+    files: &[(PathBuf, &str)],
+    size: Option<&str>,
+    esp_size: &str,
+    partitions: &[(&Path, &str)],
+) -> PathBuf {
     let image = dir.join(name);
     let _ = std::fs::remove_file(&image);
     let mut create = armvm();
@@ -55,7 +73,15 @@ pub fn spec_image(
             .arg("--file")
             .arg(format!("{}:{dest}", src.display()));
     }
-    create.args(["--size", size, "--esp-size", esp_size]);
+    for (file, kind) in partitions {
+        create
+            .arg("--partition")
+            .arg(format!("{}:{kind}", file.display()));
+    }
+    if let Some(size) = size {
+        create.args(["--size", size]);
+    }
+    create.args(["--esp-size", esp_size]);
     let out = create.output().expect("run armvm image create");
     assert!(
         out.status.success(),
@@ -66,10 +92,17 @@ pub fn spec_image(
     image
 }
 
+/// Debian 12's netboot GRUB (`grubaa64.efi`): ext2, part_gpt and more built
+/// in; it reads its grub.cfg from [`GRUB_CFG_PATH`] on the device it was
+/// loaded from.
+pub fn netboot_grub() -> PathBuf {
+    installer_images().0.with_file_name("grubaa64.efi")
+}
+
 /// A spec disk image (`dir/disk.img`) holding GRUB, its grub.cfg and the installer.
 pub fn installer_image(dir: &Path) -> PathBuf {
     let (kernel, initrd) = installer_images();
-    let grub = kernel.with_file_name("grubaa64.efi");
+    let grub = netboot_grub();
     let cfg = dir.join("grub.cfg");
     std::fs::write(&cfg, GRUB_CFG).unwrap();
     let files = [
