@@ -8,12 +8,13 @@ use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::decode::decode;
+use crate::decode::{decode, Op};
 use crate::exception::{Exception, Fault, FaultKind, Interrupt};
 use crate::exec::prepared::{Prepared, Step};
 use crate::exec::{self, Flow};
 use crate::memory::PhysMemory;
 use crate::mmu::{Regime, Tlb, Translation};
+use crate::selfdebug;
 use crate::state::{Regs, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
 use crate::sysreg::{self, id, sctlr, SysRegs};
 
@@ -507,6 +508,11 @@ pub struct Cpu {
     /// The virtual and physical timer outputs as last given to the board.
     timer_outputs: (bool, bool),
     pub debug: DebugState,
+    /// What the guest's own debug registers arm (self-hosted debug).
+    guest_debug: selfdebug::Armed,
+    /// The instruction just run was software-stepped (`Some(load-exclusive)`):
+    /// the Software Step exception that follows reports it (ISS.ISV, EX).
+    stepped: Option<bool>,
     tlb: [Tlb; 2],
     code: CodeCache,
     trace: Option<TraceHook>,
@@ -532,6 +538,8 @@ impl Cpu {
             interrupts_changed: Arc::new(AtomicBool::new(false)),
             timer_outputs: (false, false),
             debug: DebugState::default(),
+            guest_debug: selfdebug::Armed::default(),
+            stepped: None,
             tlb: [Tlb::default(), Tlb::default()],
             code: CodeCache::new(SharedCode::new(index + 1)),
             trace: None,
@@ -764,14 +772,36 @@ impl Cpu {
                     }
                 }
             }
+            // The guest's own debugger: software step, then breakpoints, are
+            // checked before each instruction, and blocks run one instruction
+            // at a time meanwhile.
+            let guest_debugged = self.guest_debug.per_instruction();
+            if guest_debugged && self.software_step_due() {
+                let e = Exception::SoftwareStep {
+                    isv: self.stepped.is_some(),
+                    ex: self.stepped == Some(true),
+                };
+                self.icount += 1;
+                let pc = self.regs.pc;
+                self.take_exception(e, pc);
+                if single_step {
+                    return Exit::BudgetSpent;
+                }
+                continue;
+            }
             let tag = self.block_tag();
             let block = match self.fetch_block(plat) {
                 Ok(b) => b,
                 Err(e) => {
+                    let pc = self.regs.pc;
+                    // The debugger's breakpoint stops before the fetch fault
+                    // is taken, as it would before the instruction.
+                    if self.debug.breakpoints.contains(&pc) && skip_breakpoint.take() != Some(pc) {
+                        return Exit::Breakpoint;
+                    }
                     // Counted like an instruction, so that a guest whose vectors
                     // cannot be fetched still hands control back to the board.
                     self.icount += 1;
-                    let pc = self.regs.pc;
                     self.take_exception(e, pc);
                     if single_step {
                         return Exit::BudgetSpent;
@@ -779,7 +809,17 @@ impl Cpu {
                     continue;
                 }
             };
+            if guest_debugged && self.guest_breakpoint_hit() {
+                self.icount += 1;
+                let pc = self.regs.pc;
+                self.take_exception(Exception::Breakpoint, pc);
+                if single_step {
+                    return Exit::BudgetSpent;
+                }
+                continue;
+            }
             let fast = self.trace.is_none()
+                && !guest_debugged
                 && !block.checks_breakpoints
                 && self.debug.watchpoints.is_empty()
                 && limit - self.icount >= block.insns.len() as u64;
@@ -821,11 +861,20 @@ impl Cpu {
                 skip_breakpoint = None;
                 let before = self.trace.is_some().then(|| self.regs.clone());
                 self.icount += 1;
+                let stepping = guest_debugged && self.regs.ss == 1 && self.software_step_active();
                 let result = if block.fused && n + 2 == block.insns.len() {
                     Prepared::new(prepared.insn).run(self, plat)
                 } else {
                     prepared.run(self, plat)
                 };
+                if stepping && result.is_ok() && prepared.insn.op != Op::Eret {
+                    // The step is complete: the Software Step exception is
+                    // due before the next instruction (ERET set PSTATE.SS
+                    // from SPSR_EL1 itself).
+                    self.regs.ss = 0;
+                    let exclusive = matches!(prepared.insn.op, Op::LoadExcl | Op::LoadExclPair);
+                    self.stepped = Some(exclusive);
+                }
                 if result.is_err() {
                     if let Some(hit) = self.debug.watch_hit.take() {
                         // Not a fault: an access hit a watchpoint. The instruction
@@ -842,7 +891,7 @@ impl Cpu {
                 if let Some(exit) = exit {
                     return exit;
                 }
-                if self.regs.pc != pc.wrapping_add(4) || self.icount >= limit {
+                if guest_debugged || self.regs.pc != pc.wrapping_add(4) || self.icount >= limit {
                     break;
                 }
             }
@@ -894,6 +943,7 @@ impl Cpu {
             && next.valid.get()
             && !next.checks_breakpoints
             && self.regs.il == 0
+            && !self.guest_debug.per_instruction()
             && !self.interrupts_changed.load(Ordering::Relaxed)
             && self.pending_interrupt().is_none()
             && !self.code.shared.has_pending(self.index)
@@ -1121,7 +1171,7 @@ impl Cpu {
         if let Some(host) = mem.ram_page(pa_page) {
             let code_page = self.code.is_code_page(pa_page);
             let tag = |ok: bool| if ok { page } else { crate::mmu::TAG_INVALID };
-            let watched = self.debug.watches_page(page);
+            let watched = self.debug.watches_page(page) || self.guest_debug.watches_page(page);
             let tlb = &mut self.tlb[user as usize];
             tlb.entries[Tlb::index(va)] = crate::mmu::TlbEntry {
                 tag_read: tag(perms.read && !watched),
@@ -1240,6 +1290,7 @@ impl Cpu {
             // Never taken: `run` stops for the debugger instead.
             return Err(Self::data_abort(va, FaultKind::External, false, acc));
         }
+        self.check_guest_watch(va, size, false, acc)?;
         match mem.ram_page(t.pa) {
             // SAFETY: a valid RAM page, access within it.
             Some(page) => Ok(unsafe { host_load(page.add((t.pa & 0xfff) as usize), size) }),
@@ -1313,6 +1364,7 @@ impl Cpu {
             // Never taken: `run` stops for the debugger instead.
             return Err(Self::data_abort(va, FaultKind::External, true, acc));
         }
+        self.check_guest_watch(va, size, true, acc)?;
         let pa_page = t.pa & !0xfff;
         if self.code.is_code_page(pa_page) {
             self.code.invalidate_page(pa_page);
@@ -1448,6 +1500,56 @@ impl Cpu {
         before != self.debug.watchpoints.len()
     }
 
+    // ---- Self-hosted debug (the guest's own debugger; see selfdebug.rs)
+
+    /// Recomputes what the guest's debug registers arm, after an MSR to one.
+    pub(crate) fn debug_registers_changed(&mut self) {
+        let armed = selfdebug::Armed::of(&self.sys);
+        let watches_changed = armed.watch_ranges != self.guest_debug.watch_ranges
+            || armed.watch_count != self.guest_debug.watch_count;
+        self.guest_debug = armed;
+        if watches_changed {
+            // Cached translations of newly watched pages would bypass the check.
+            self.flush_tlb();
+        }
+    }
+
+    fn software_step_active(&self) -> bool {
+        self.guest_debug.step && selfdebug::step_active(&self.sys, &self.regs)
+    }
+
+    /// Software step is active and pending (PSTATE.SS 0): the Software Step
+    /// exception comes before the next instruction.
+    fn software_step_due(&self) -> bool {
+        self.regs.ss == 0 && self.software_step_active()
+    }
+
+    /// A guest breakpoint fires for the instruction at the PC.
+    fn guest_breakpoint_hit(&self) -> bool {
+        self.guest_debug.breakpoints
+            && selfdebug::enabled(&self.sys, &self.regs)
+            && selfdebug::breakpoint_hit(&self.sys, self.regs.pc, self.regs.el)
+    }
+
+    /// Raises the guest's Watchpoint exception if a data access of `size`
+    /// bytes at `va` hits one of its watchpoints.
+    fn check_guest_watch(
+        &self,
+        va: u64,
+        size: usize,
+        write: bool,
+        acc: Access,
+    ) -> Result<(), Exception> {
+        if self.guest_debug.watch_count == 0 {
+            return Ok(());
+        }
+        let el = if acc.unprivileged { 0 } else { self.regs.el };
+        match selfdebug::watchpoint_hit(&self.sys, &self.regs, va, size as u64, el, write) {
+            Some(va) => Err(Exception::Watchpoint { va, write }),
+            None => Ok(()),
+        }
+    }
+
     // ---- Exceptions
 
     /// Takes the synchronous exception `e` raised by the instruction at `pc`.
@@ -1460,7 +1562,12 @@ impl Cpu {
             self.sys.far = far;
         }
         let preferred_return = match e {
-            Exception::Svc(_) | Exception::Hvc(_) | Exception::Smc(_) => pc.wrapping_add(4),
+            Exception::Svc(_) | Exception::Hvc(_) | Exception::Smc(_) => {
+                // The exception-generating instruction completed: a step of it
+                // is over (SPSR_EL1.SS 0), as for any completed instruction.
+                self.regs.ss = 0;
+                pc.wrapping_add(4)
+            }
             _ => pc,
         };
         self.enter_el1(0x000, preferred_return);
@@ -1485,6 +1592,7 @@ impl Cpu {
         self.regs.daif = DAIF_D | DAIF_A | DAIF_I | DAIF_F;
         self.regs.il = 0;
         self.regs.ss = 0;
+        self.stepped = None;
         self.regs.pc = self.sys.vbar.wrapping_add(base + offset);
     }
 
@@ -1518,7 +1626,13 @@ impl Cpu {
         let legal = matches!(m, 0b00000 | 0b00100 | 0b00101);
         self.regs.nzcv = (spsr as u32) & 0xf000_0000;
         self.regs.daif = (spsr as u32) & 0x3c0;
-        self.regs.ss = ((spsr >> 21) & 1) as u8;
+        let target_el = if legal {
+            ((m >> 2) & 3) as u8
+        } else {
+            self.regs.el
+        };
+        self.regs.ss = selfdebug::return_ss(&self.sys, spsr, target_el);
+        self.stepped = None;
         if legal {
             self.regs.el = ((m >> 2) & 3) as u8;
             self.regs.sp_sel = (m & 1) as u8;
@@ -1712,6 +1826,102 @@ mod tests {
         (cpu, mem)
     }
 
+    /// `machine()` with the guest's debug exceptions enabled at EL1 (OS lock
+    /// clear, MDE and KDE set, PSTATE.D clear) and vectors at 0x3000.
+    fn guest_debug_machine() -> (Cpu, Ram) {
+        let (mut cpu, mem) = machine();
+        cpu.regs.el = 1;
+        cpu.regs.sp_sel = 1;
+        cpu.regs.daif = 0;
+        cpu.sys.vbar = 0x3000;
+        cpu.sys.oslsr = 0b1000;
+        cpu.sys.mdscr = selfdebug::mdscr::MDE | selfdebug::mdscr::KDE;
+        (cpu, mem)
+    }
+
+    #[test]
+    fn a_guest_watchpoint_raises_its_exception_before_the_store() {
+        let (mut cpu, mut mem) = guest_debug_machine();
+        cpu.sys.dbgwvr[1] = 0x2000;
+        // Enabled, EL1, stores, bytes 0-3.
+        cpu.sys.dbgwcr[1] = 1 | (1 << 1) | (0b10 << 3) | (0xf << 5);
+        cpu.debug_registers_changed();
+        cpu.run(&mut mem, 1);
+        assert_eq!(cpu.regs.pc, 0x3200, "the current-EL synchronous vector");
+        assert_eq!(cpu.sys.esr, (0x35 << 26) | (1 << 25) | (1 << 6) | 0x22);
+        assert_eq!((cpu.sys.far, cpu.sys.elr), (0x2000, 0x1000));
+        assert_eq!(
+            u64::from_le_bytes(mem.slice(0x2000, 8).unwrap().try_into().unwrap()),
+            0,
+            "the store did not happen"
+        );
+        assert_eq!(cpu.sys.spsr & DAIF_D as u64, 0);
+        // With PSTATE.D set (as the handler returns) the store completes.
+        cpu.regs.pc = 0x1000;
+        cpu.regs.daif = DAIF_D;
+        cpu.run(&mut mem, 1);
+        assert_eq!(
+            (
+                cpu.regs.pc,
+                u64::from_le_bytes(mem.slice(0x2000, 8).unwrap().try_into().unwrap())
+            ),
+            (0x1004, 0x55)
+        );
+    }
+
+    #[test]
+    fn a_guest_breakpoint_fires_before_its_instruction() {
+        let (mut cpu, mut mem) = guest_debug_machine();
+        cpu.sys.dbgbvr[5] = 0x1004;
+        cpu.sys.dbgbcr[5] = 1 | (1 << 1) | (0xf << 5);
+        cpu.debug_registers_changed();
+        cpu.run(&mut mem, 2);
+        assert_eq!((cpu.regs.pc, cpu.sys.elr), (0x3200, 0x1004));
+        assert_eq!(cpu.sys.esr, (0x31 << 26) | (1 << 25) | 0x22);
+        assert_eq!(cpu.regs.x[2], 0, "the load did not run");
+        // EL0-only (PMC 0b10): nothing at EL1.
+        let (mut cpu, mut mem) = guest_debug_machine();
+        cpu.sys.dbgbvr[0] = 0x1004;
+        cpu.sys.dbgbcr[0] = 1 | (0b10 << 1) | (0xf << 5);
+        cpu.debug_registers_changed();
+        cpu.run(&mut mem, 2);
+        assert_eq!((cpu.regs.pc, cpu.regs.x[2]), (0x1008, 0x55));
+    }
+
+    #[test]
+    fn software_step_runs_one_instruction_then_traps() {
+        let (mut cpu, mut mem) = guest_debug_machine();
+        cpu.sys.mdscr |= selfdebug::mdscr::SS;
+        cpu.debug_registers_changed();
+        cpu.regs.ss = 1;
+        cpu.run(&mut mem, 2);
+        assert_eq!(cpu.regs.pc, 0x3200);
+        assert_eq!(cpu.sys.elr, 0x1004, "after the stepped store");
+        assert_eq!(
+            u64::from_le_bytes(mem.slice(0x2000, 8).unwrap().try_into().unwrap()),
+            0x55
+        );
+        assert_eq!(cpu.regs.x[2], 0, "the load was not stepped");
+        let isv = 1 << 24;
+        assert_eq!(cpu.sys.esr, (0x33 << 26) | (1 << 25) | isv | 0x22);
+        assert_eq!(cpu.sys.spsr & (1 << 21), 0, "SPSR.SS: step completed");
+        // Returning with SPSR.SS set steps the load.
+        cpu.sys.spsr |= 1 << 21;
+        cpu.exception_return();
+        assert_eq!((cpu.regs.ss, cpu.regs.pc), (1, 0x1004));
+        cpu.run(&mut mem, 2);
+        assert_eq!(
+            (cpu.regs.x[2], cpu.sys.elr, cpu.regs.pc),
+            (0x55, 0x1008, 0x3200)
+        );
+        // Returning with SPSR.SS clear: the exception comes at once, ISV 0.
+        cpu.sys.spsr &= !(1 << 21);
+        cpu.exception_return();
+        cpu.run(&mut mem, 1);
+        assert_eq!((cpu.sys.elr, cpu.regs.pc), (0x1008, 0x3200));
+        assert_eq!(cpu.sys.esr & isv, 0);
+    }
+
     #[test]
     fn watchpoint_stops_before_the_access_and_resumes_past_it() {
         let (mut cpu, mut mem) = machine();
@@ -1780,6 +1990,21 @@ mod tests {
         assert!(cpu.remove_breakpoint(0x1004));
         assert_eq!(cpu.run(&mut mem, 100), Exit::BudgetSpent);
     }
+
+    #[test]
+    fn a_breakpoint_where_the_fetch_faults_still_stops() {
+        let (mut cpu, mut mem) = machine();
+        cpu.sys.vbar = 0x3000;
+        cpu.regs.pc = 0x8000; // past the end of RAM
+        cpu.add_breakpoint(0x8000);
+        assert_eq!(cpu.run(&mut mem, 100), Exit::Breakpoint);
+        assert_eq!(cpu.regs.pc, 0x8000);
+        // Continuing from it takes the instruction abort.
+        cpu.debug.skip_breakpoint_at = Some(0x8000);
+        cpu.run(&mut mem, 1);
+        assert_eq!((cpu.sys.esr >> 26, cpu.sys.elr), (0x21, 0x8000));
+    }
+
     /// RAM at 0 with `code` at 0x1000, and a doorbell: an MMIO write at
     /// 0x10_0000 raises the IRQ line (through `interrupts_changed`, as a device
     /// thread would).

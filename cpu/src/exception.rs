@@ -70,8 +70,25 @@ pub enum Exception {
         iss_valid: u32,
     },
     SpAlignment,
+    /// A hardware breakpoint (EC 0x30/0x31) on the instruction.
+    Breakpoint,
+    /// Software step (EC 0x32/0x33): an instruction was stepped (`isv`; `ex`
+    /// if it was a load-exclusive), or stepping began with none to step.
+    SoftwareStep {
+        isv: bool,
+        ex: bool,
+    },
+    /// A watchpoint (EC 0x34/0x35) on a data access; `va` is the watched
+    /// byte accessed.
+    Watchpoint {
+        va: u64,
+        write: bool,
+    },
     Brk(u16),
 }
+
+/// The fault status code of debug exceptions ("debug event").
+const DEBUG_STATUS: u32 = 0b100010;
 
 impl Exception {
     /// The exception class and ISS for ESR_EL1, given whether the exception came
@@ -97,6 +114,14 @@ impl Exception {
                 (0x25 - lower, iss)
             }
             Exception::SpAlignment => (0x26, 0),
+            Exception::Breakpoint => (0x31 - lower, DEBUG_STATUS),
+            Exception::SoftwareStep { isv, ex } => (
+                0x33 - lower,
+                ((isv as u32) << 24) | ((ex as u32) << 6) | DEBUG_STATUS,
+            ),
+            Exception::Watchpoint { write, .. } => {
+                (0x35 - lower, ((write as u32) << 6) | DEBUG_STATUS)
+            }
             Exception::Brk(imm) => (0x3c, imm as u32),
         }
     }
@@ -107,6 +132,7 @@ impl Exception {
             Exception::InstructionAbort(f) => Some(f.va),
             Exception::DataAbort { fault, .. } => Some(fault.va),
             Exception::PcAlignment(pc) => Some(*pc),
+            Exception::Watchpoint { va, .. } => Some(*va),
             _ => None,
         }
     }

@@ -66,7 +66,14 @@ pub const CNTP_CVAL_EL0: u32 = key(3, 3, 14, 2, 2);
 pub const CNTV_TVAL_EL0: u32 = key(3, 3, 14, 3, 0);
 pub const CNTV_CTL_EL0: u32 = key(3, 3, 14, 3, 1);
 pub const CNTV_CVAL_EL0: u32 = key(3, 3, 14, 3, 2);
-// Debug (storage only: armvm has no hardware breakpoints for the guest itself).
+// Debug (self-hosted debug is cpu/src/selfdebug.rs).
+pub const MDRAR_EL1: u32 = key(2, 0, 1, 0, 0);
+pub const DBGPRCR_EL1: u32 = key(2, 0, 1, 4, 4);
+pub const DBGCLAIMSET_EL1: u32 = key(2, 0, 7, 8, 6);
+pub const DBGCLAIMCLR_EL1: u32 = key(2, 0, 7, 9, 6);
+pub const DBGAUTHSTATUS_EL1: u32 = key(2, 0, 7, 14, 6);
+pub const DBGDTR_EL0: u32 = key(2, 3, 0, 4, 0);
+pub const DBGDTRRX_EL0: u32 = key(2, 3, 0, 5, 0);
 pub const MDSCR_EL1: u32 = key(2, 0, 0, 2, 2);
 pub const MDCCINT_EL1: u32 = key(2, 0, 0, 2, 0);
 pub const OSLAR_EL1: u32 = key(2, 0, 1, 0, 4);
@@ -74,8 +81,9 @@ pub const OSLSR_EL1: u32 = key(2, 0, 1, 1, 4);
 pub const OSDLR_EL1: u32 = key(2, 0, 1, 3, 4);
 pub const MDCCSR_EL0: u32 = key(2, 3, 0, 1, 0);
 
-/// Number of guest hardware breakpoint and watchpoint register pairs.
-pub const DEBUG_REG_PAIRS: usize = 2;
+/// Hardware breakpoints (ID_AA64DFR0_EL1.BRPs + 1) and watchpoints (WRPs + 1).
+pub const BREAKPOINTS: usize = 6;
+pub const WATCHPOINTS: usize = 4;
 
 /// ID register values: exactly the features armvm implements.
 pub mod id {
@@ -86,8 +94,9 @@ pub mod id {
     /// (bits 59:56, 63:60): armvm does not speculate, so it is immune to Spectre-v2
     /// and Meltdown, and kernels need no mitigations (no KPTI) for it.
     pub const AA64PFR0: u64 = 0x1100_0000_0000_0011;
-    /// Debug v8; 2 breakpoints, 2 watchpoints; no PMU.
-    pub const AA64DFR0: u64 = 0x0000_0000_0010_1006;
+    /// Debug v8 (6); 6 breakpoints (BRPs 5), one of them context-aware
+    /// (CTX_CMPs 0), 4 watchpoints (WRPs 3); no PMU.
+    pub const AA64DFR0: u64 = 0x0000_0000_0030_5006;
     /// AES with PMULL (bits 7:4 = 2), SHA1 (11:8 = 1), SHA256 (15:12 = 1),
     /// CRC32 (19:16 = 1) and LSE atomics (23:20 = 2).
     pub const AA64ISAR0: u64 = 0x0000_0000_0021_1120;
@@ -158,10 +167,12 @@ pub struct SysRegs {
     pub mdccint: u64,
     pub oslsr: u64,
     pub osdlr: u64,
-    pub dbgbcr: [u64; DEBUG_REG_PAIRS],
-    pub dbgbvr: [u64; DEBUG_REG_PAIRS],
-    pub dbgwcr: [u64; DEBUG_REG_PAIRS],
-    pub dbgwvr: [u64; DEBUG_REG_PAIRS],
+    pub dbgprcr: u64,
+    pub dbgclaim: u64,
+    pub dbgbcr: [u64; BREAKPOINTS],
+    pub dbgbvr: [u64; BREAKPOINTS],
+    pub dbgwcr: [u64; WATCHPOINTS],
+    pub dbgwvr: [u64; WATCHPOINTS],
 }
 
 impl Default for SysRegs {
@@ -198,10 +209,12 @@ impl Default for SysRegs {
             // OS lock is locked out of reset (OSLK, bit 1) with the v8 model (OSLM=0b10).
             oslsr: 0b1010,
             osdlr: 0,
-            dbgbcr: [0; DEBUG_REG_PAIRS],
-            dbgbvr: [0; DEBUG_REG_PAIRS],
-            dbgwcr: [0; DEBUG_REG_PAIRS],
-            dbgwvr: [0; DEBUG_REG_PAIRS],
+            dbgprcr: 0,
+            dbgclaim: 0,
+            dbgbcr: [0; BREAKPOINTS],
+            dbgbvr: [0; BREAKPOINTS],
+            dbgwcr: [0; WATCHPOINTS],
+            dbgwvr: [0; WATCHPOINTS],
         }
     }
 }

@@ -5,6 +5,7 @@ use super::{ExecResult, Flow};
 use crate::cpu::{Cpu, Exit, Platform};
 use crate::decode::{Insn, Op};
 use crate::exception::{Exception, Fault, FaultKind};
+use crate::selfdebug::{self, mdscr};
 use crate::state::{fpcr, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
 use crate::sysreg::{self as sr, id, key, sctlr};
 
@@ -297,19 +298,24 @@ fn check_el0(cpu: &Cpu, k: u32, i: Insn, read: bool) -> Result<(), Exception> {
         sr::CNTVCT_EL0 if read => allowed(kctl & 2 != 0),
         sr::CNTP_CTL_EL0 | sr::CNTP_CVAL_EL0 | sr::CNTP_TVAL_EL0 => allowed(kctl & (1 << 9) != 0),
         sr::CNTV_CTL_EL0 | sr::CNTV_CVAL_EL0 | sr::CNTV_TVAL_EL0 => allowed(kctl & (1 << 8) != 0),
+        // The debug communication channel, unless MDSCR_EL1.TDCC traps it.
+        sr::MDCCSR_EL0 if read => allowed(cpu.sys.mdscr & mdscr::TDCC == 0),
+        sr::DBGDTR_EL0 | sr::DBGDTRRX_EL0 => allowed(cpu.sys.mdscr & mdscr::TDCC == 0),
         _ => Err(Exception::Undefined),
     }
 }
 
-/// Debug breakpoint/watchpoint registers: `(op2, index)` for DBGB/WVR/CR<n>_EL1.
+/// Debug breakpoint/watchpoint registers: `(op2, index)` for DBGB/WVR/CR<n>_EL1
+/// (op2 4, 5, 6, 7); the registers of breakpoints and watchpoints beyond
+/// those implemented are UNDEFINED.
 fn debug_reg(k: u32) -> Option<(u32, usize)> {
     let (op0, op1, crn, crm, op2) = sr::fields(k);
-    (op0 == 2
-        && op1 == 0
-        && crn == 0
-        && (4..=7).contains(&op2)
-        && (crm as usize) < sr::DEBUG_REG_PAIRS)
-        .then_some((op2, crm as usize))
+    let count = match op2 {
+        4 | 5 => sr::BREAKPOINTS,
+        6 | 7 => sr::WATCHPOINTS,
+        _ => 0,
+    };
+    (op0 == 2 && op1 == 0 && crn == 0 && (crm as usize) < count).then_some((op2, crm as usize))
 }
 
 fn timer_ctl(ctl: u64, cval: u64, now: u64) -> u64 {
@@ -395,6 +401,15 @@ fn read_sysreg(cpu: &mut Cpu, plat: &mut dyn Platform, k: u32, i: Insn) -> Resul
         sr::OSLSR_EL1 => s.oslsr,
         sr::OSDLR_EL1 => s.osdlr,
         sr::MDCCSR_EL0 => 0,
+        // No external debugger: the data transfer registers read as zero.
+        sr::DBGDTR_EL0 | sr::DBGDTRRX_EL0 => 0,
+        sr::MDRAR_EL1 => 0,
+        sr::DBGPRCR_EL1 => s.dbgprcr,
+        sr::DBGCLAIMSET_EL1 => 0xff,
+        sr::DBGCLAIMCLR_EL1 => s.dbgclaim,
+        // Non-secure invasive and non-invasive debug implemented and enabled;
+        // no Secure state.
+        sr::DBGAUTHSTATUS_EL1 => 0b1111,
         _ => match debug_reg(k) {
             Some((4, n)) => s.dbgbvr[n],
             Some((5, n)) => s.dbgbcr[n],
@@ -480,15 +495,36 @@ fn write_sysreg(
         sr::CNTV_CVAL_EL0 => s.cntv_cval = v,
         sr::CNTP_TVAL_EL0 => s.cntp_cval = plat.counter().wrapping_add(v as i32 as i64 as u64),
         sr::CNTV_TVAL_EL0 => s.cntv_cval = plat.counter().wrapping_add(v as i32 as i64 as u64),
-        sr::MDSCR_EL1 => s.mdscr = v & 0xffff_ffff,
+        sr::MDSCR_EL1 => {
+            s.mdscr = v & mdscr::WRITABLE;
+            cpu.debug_registers_changed();
+        }
         sr::MDCCINT_EL1 => s.mdccint = v & (1 << 29),
-        sr::OSLAR_EL1 => s.oslsr = (s.oslsr & !2) | ((v & 1) << 1),
-        sr::OSDLR_EL1 => s.osdlr = v & 1,
+        sr::OSLAR_EL1 => {
+            s.oslsr = (s.oslsr & !2) | ((v & 1) << 1);
+            cpu.debug_registers_changed();
+        }
+        sr::OSDLR_EL1 => {
+            s.osdlr = v & 1;
+            cpu.debug_registers_changed();
+        }
+        sr::DBGPRCR_EL1 => {
+            s.dbgprcr = v & 1;
+            cpu.debug_registers_changed();
+        }
+        sr::DBGDTR_EL0 | sr::DBGDTRRX_EL0 => {}
+        sr::DBGCLAIMSET_EL1 => s.dbgclaim |= v & 0xff,
+        sr::DBGCLAIMCLR_EL1 => s.dbgclaim &= !(v & 0xff),
         _ => match debug_reg(k) {
-            Some((4, n)) => s.dbgbvr[n] = v,
-            Some((5, n)) => s.dbgbcr[n] = v,
-            Some((6, n)) => s.dbgwvr[n] = v,
-            Some((_, n)) => s.dbgwcr[n] = v,
+            Some((op2, n)) => {
+                match op2 {
+                    4 => s.dbgbvr[n] = v & selfdebug::VR_WRITABLE,
+                    5 => s.dbgbcr[n] = v & selfdebug::BCR_WRITABLE,
+                    6 => s.dbgwvr[n] = v & selfdebug::VR_WRITABLE,
+                    _ => s.dbgwcr[n] = v & selfdebug::WCR_WRITABLE,
+                }
+                cpu.debug_registers_changed();
+            }
             None => {
                 if !plat.device_sysreg_write(cpu.index, k, v) {
                     return Err(Exception::Undefined);
