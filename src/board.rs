@@ -55,6 +55,8 @@ pub mod spi {
 /// Timer PPIs as INTIDs (ARM BSA): virtual 27, non-secure physical 30.
 pub const PPI_VIRT_TIMER: u32 = 27;
 pub const PPI_PHYS_TIMER: u32 = 30;
+/// The PMU's overflow interrupt (ARM BSA), as an INTID.
+pub const PPI_PMU: u32 = 23;
 /// Total INTIDs of the GIC: 32 private + 256 SPIs.
 pub const GIC_IRQS: u32 = 288;
 
@@ -329,6 +331,10 @@ impl Platform for Board {
     fn timer_changed(&mut self, cpu: usize, virt: bool, phys: bool) {
         self.set_timer_levels(cpu, virt, phys);
     }
+    fn pmu_interrupt(&mut self, cpu: usize, level: bool) {
+        self.gic.locked().set_level(cpu, PPI_PMU, level);
+        self.flag_all();
+    }
 }
 
 fn add_gic_windows(bus: &mut Bus, gic: &Arc<Mutex<Gic>>, version: GicVersion, cpus: usize) {
@@ -375,6 +381,7 @@ pub fn describe(
         gic,
         // Secure physical, non-secure physical, virtual, hypervisor (INTID - 16).
         timer_ppis: [13, 14, 11, 10],
+        pmu_ppi: Some(PPI_PMU - 16),
         counter_frequency: COUNTER_HZ as u32,
         uart: MmioWithSpi {
             base: map::UART.0,

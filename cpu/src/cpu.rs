@@ -14,6 +14,7 @@ use crate::exec::prepared::{Prepared, Step};
 use crate::exec::{self, Flow};
 use crate::memory::PhysMemory;
 use crate::mmu::{Regime, Tlb, Translation};
+use crate::pmu::{self, Pmu};
 use crate::selfdebug;
 use crate::state::{Regs, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
 use crate::sysreg::{self, id, sctlr, SysRegs};
@@ -40,6 +41,9 @@ pub trait Platform: PhysMemory {
     /// The guest wrote a timer register of CPU `cpu`; these are the new output levels
     /// of its virtual and physical timers.
     fn timer_changed(&mut self, _cpu: usize, _virt: bool, _phys: bool) {}
+    /// The PMU's overflow interrupt request of vCPU `cpu` changed (PPI 23 on
+    /// the virt board).
+    fn pmu_interrupt(&mut self, _cpu: usize, _level: bool) {}
 }
 
 /// A machine that is only RAM (tests and benchmarks): no devices, and a system
@@ -510,6 +514,17 @@ pub struct Cpu {
     pub debug: DebugState,
     /// What the guest's own debug registers arm (self-hosted debug).
     guest_debug: selfdebug::Armed,
+    /// The Performance Monitors (PMUv3).
+    pub pmu: Pmu,
+    /// The PMU's overflow interrupt request as last given to the board.
+    pmu_irq: bool,
+    /// Every instruction must be looked at before and after it runs (guest
+    /// breakpoints or software step, or a PMU event of instruction kinds):
+    /// blocks run one instruction at a time.
+    per_instruction: bool,
+    /// `icount` already counts the instruction being run (the one-at-a-time
+    /// loop counts it before running it; the block loop after).
+    icount_ahead: bool,
     /// The instruction just run was software-stepped (`Some(load-exclusive)`):
     /// the Software Step exception that follows reports it (ISS.ISV, EX).
     stepped: Option<bool>,
@@ -539,6 +554,10 @@ impl Cpu {
             timer_outputs: (false, false),
             debug: DebugState::default(),
             guest_debug: selfdebug::Armed::default(),
+            pmu: Pmu::default(),
+            pmu_irq: false,
+            per_instruction: false,
+            icount_ahead: false,
             stepped: None,
             tlb: [Tlb::default(), Tlb::default()],
             code: CodeCache::new(SharedCode::new(index + 1)),
@@ -698,15 +717,24 @@ impl Cpu {
         // With a timer armed, the slice runs in pieces so that the timer's
         // line rises within TIMER_POLL instructions of the counter passing
         // its compare value, not at the end of the slice.
+        // Likewise a PMU counter with its overflow interrupt enabled: the
+        // piece ends where it overflows.
         let mut left = budget;
         loop {
             let armed = self.next_timer_deadline().is_some();
-            let piece = if armed { left.min(TIMER_POLL) } else { left };
+            let mut piece = if armed { left.min(TIMER_POLL) } else { left };
+            if let Some(n) = self.pmu.instructions_to_overflow() {
+                piece = piece.min(n.max(1));
+            }
             let start = self.icount;
             let exit = self.run_piece(plat, piece);
             left = left.saturating_sub((self.icount - start).max(1));
             if armed {
                 self.sync_timer_lines(plat);
+            }
+            if self.pmu.pmcr & pmu::pmcr::E != 0 {
+                self.fold_pmu_instructions();
+                self.sync_pmu_interrupt(plat);
             }
             if exit != Exit::BudgetSpent || left == 0 || piece == budget {
                 return exit;
@@ -775,8 +803,11 @@ impl Cpu {
             // The guest's own debugger: software step, then breakpoints, are
             // checked before each instruction, and blocks run one instruction
             // at a time meanwhile.
-            let guest_debugged = self.guest_debug.per_instruction();
-            if guest_debugged && self.software_step_due() {
+            let one_at_a_time = self.per_instruction;
+            if self.pmu.pmcr & pmu::pmcr::E != 0 {
+                self.sync_pmu_interrupt(plat);
+            }
+            if one_at_a_time && self.software_step_due() {
                 let e = Exception::SoftwareStep {
                     isv: self.stepped.is_some(),
                     ex: self.stepped == Some(true),
@@ -809,7 +840,7 @@ impl Cpu {
                     continue;
                 }
             };
-            if guest_debugged && self.guest_breakpoint_hit() {
+            if one_at_a_time && self.guest_breakpoint_hit() {
                 self.icount += 1;
                 let pc = self.regs.pc;
                 self.take_exception(Exception::Breakpoint, pc);
@@ -819,7 +850,7 @@ impl Cpu {
                 continue;
             }
             let fast = self.trace.is_none()
-                && !guest_debugged
+                && !one_at_a_time
                 && !block.checks_breakpoints
                 && self.debug.watchpoints.is_empty()
                 && limit - self.icount >= block.insns.len() as u64;
@@ -861,12 +892,19 @@ impl Cpu {
                 skip_breakpoint = None;
                 let before = self.trace.is_some().then(|| self.regs.clone());
                 self.icount += 1;
-                let stepping = guest_debugged && self.regs.ss == 1 && self.software_step_active();
+                let stepping = one_at_a_time && self.regs.ss == 1 && self.software_step_active();
+                let el = self.regs.el;
+                self.icount_ahead = true;
                 let result = if block.fused && n + 2 == block.insns.len() {
                     Prepared::new(prepared.insn).run(self, plat)
                 } else {
                     prepared.run(self, plat)
                 };
+                self.icount_ahead = false;
+                if self.pmu.per_instruction && result.is_ok() {
+                    self.pmu.count_kinds(pmu::InsnKinds::of(prepared.insn), el);
+                    self.sync_pmu_interrupt(plat);
+                }
                 if stepping && result.is_ok() && prepared.insn.op != Op::Eret {
                     // The step is complete: the Software Step exception is
                     // due before the next instruction (ERET set PSTATE.SS
@@ -891,7 +929,7 @@ impl Cpu {
                 if let Some(exit) = exit {
                     return exit;
                 }
-                if guest_debugged || self.regs.pc != pc.wrapping_add(4) || self.icount >= limit {
+                if one_at_a_time || self.regs.pc != pc.wrapping_add(4) || self.icount >= limit {
                     break;
                 }
             }
@@ -943,7 +981,7 @@ impl Cpu {
             && next.valid.get()
             && !next.checks_breakpoints
             && self.regs.il == 0
-            && !self.guest_debug.per_instruction()
+            && !self.per_instruction
             && !self.interrupts_changed.load(Ordering::Relaxed)
             && self.pending_interrupt().is_none()
             && !self.code.shared.has_pending(self.index)
@@ -1091,6 +1129,13 @@ impl Cpu {
             // SAFETY: host points at `pa` inside a RAM page; i*4 stays in the page.
             let word = u32::from_le(unsafe { (host.add(i * 4) as *const u32).read_unaligned() });
             let insn = decode(word);
+            if i > 0 && (pmu::reads_counters(insn) || insn.op == Op::Eret) {
+                // It starts a block of its own, so that the instructions
+                // before it are in `icount` when it runs on the block path
+                // (the PMU counts instructions up to it, and ERET changes the
+                // EL they are counted at).
+                break;
+            }
             insns.push(Prepared::new(insn));
             if insn.ends_block() {
                 break;
@@ -1508,6 +1553,7 @@ impl Cpu {
         let watches_changed = armed.watch_ranges != self.guest_debug.watch_ranges
             || armed.watch_count != self.guest_debug.watch_count;
         self.guest_debug = armed;
+        self.per_instruction = armed.per_instruction() || self.pmu.per_instruction;
         if watches_changed {
             // Cached translations of newly watched pages would bypass the check.
             self.flush_tlb();
@@ -1550,6 +1596,47 @@ impl Cpu {
         }
     }
 
+    // ---- Performance Monitors (see pmu.rs)
+
+    /// Instructions retired so far, not counting one being run.
+    pub fn retired(&self) -> u64 {
+        self.icount - self.icount_ahead as u64
+    }
+
+    /// Folds the instructions retired since the last fold into the PMU's
+    /// counters, at the current EL.
+    pub(crate) fn fold_pmu_instructions(&mut self) {
+        let retired = self.retired();
+        self.pmu.fold_instructions(retired, self.regs.el);
+    }
+
+    /// Before an ERET changes the EL: the instructions up to and including
+    /// the ERET count at the EL they ran at.
+    pub(crate) fn pmu_exception_return(&mut self) {
+        if self.pmu.pmcr & pmu::pmcr::E != 0 {
+            let retired = self.retired() + 1;
+            self.pmu.fold_instructions(retired, self.regs.el);
+            self.pmu.count(pmu::event::EXC_RETURN, self.regs.el);
+        }
+    }
+
+    /// After a PMU register write: what the run loop must check may have
+    /// changed, and so may the overflow interrupt.
+    pub(crate) fn pmu_configured(&mut self, plat: &mut dyn Platform) {
+        self.per_instruction = self.guest_debug.per_instruction() || self.pmu.per_instruction;
+        self.sync_pmu_interrupt(plat);
+    }
+
+    /// Gives the board the PMU's overflow interrupt request if it changed.
+    fn sync_pmu_interrupt(&mut self, plat: &mut dyn Platform) {
+        let level = self.pmu.interrupt();
+        if level != self.pmu_irq {
+            self.pmu_irq = level;
+            plat.pmu_interrupt(self.index, level);
+            self.refresh_interrupt_lines(plat);
+        }
+    }
+
     // ---- Exceptions
 
     /// Takes the synchronous exception `e` raised by the instruction at `pc`.
@@ -1580,6 +1667,11 @@ impl Cpu {
     }
 
     fn enter_el1(&mut self, offset: u64, return_address: u64) {
+        if self.pmu.pmcr & pmu::pmcr::E != 0 {
+            // Instructions so far counted at the EL they ran at.
+            self.fold_pmu_instructions();
+            self.pmu.count(pmu::event::EXC_TAKEN, self.regs.el);
+        }
         self.sys.spsr = self.regs.spsr();
         self.sys.elr = return_address;
         let base = match (self.regs.el, self.regs.sp_sel) {

@@ -94,9 +94,9 @@ pub mod id {
     /// (bits 59:56, 63:60): armvm does not speculate, so it is immune to Spectre-v2
     /// and Meltdown, and kernels need no mitigations (no KPTI) for it.
     pub const AA64PFR0: u64 = 0x1100_0000_0000_0011;
-    /// Debug v8 (6); 6 breakpoints (BRPs 5), one of them context-aware
-    /// (CTX_CMPs 0), 4 watchpoints (WRPs 3); no PMU.
-    pub const AA64DFR0: u64 = 0x0000_0000_0030_5006;
+    /// Debug v8 (6); PMUv3 (PMUVer 1); 6 breakpoints (BRPs 5), one of them
+    /// context-aware (CTX_CMPs 0), 4 watchpoints (WRPs 3).
+    pub const AA64DFR0: u64 = 0x0000_0000_0030_5106;
     /// AES with PMULL (bits 7:4 = 2), SHA1 (11:8 = 1), SHA256 (15:12 = 1),
     /// CRC32 (19:16 = 1) and LSE atomics (23:20 = 2).
     pub const AA64ISAR0: u64 = 0x0000_0000_0021_1120;

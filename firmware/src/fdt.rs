@@ -41,6 +41,8 @@ pub struct BoardDescription {
     pub gic: GicKind,
     /// Timer PPIs (INTID - 16): secure physical, non-secure physical, virtual, hypervisor.
     pub timer_ppis: [u32; 4],
+    /// The PMU's overflow interrupt (INTID - 16), when the CPUs have a PMU.
+    pub pmu_ppi: Option<u32>,
     pub counter_frequency: u32,
     pub uart: MmioWithSpi,
     pub rtc: MmioWithSpi,
@@ -76,6 +78,7 @@ pub fn build(d: &BoardDescription) -> Result<Vec<u8>, FdtError> {
     create_psci_node(&mut fdt, d)?;
     create_gic_node(&mut fdt, d)?;
     create_timer_node(&mut fdt, d)?;
+    create_pmu_node(&mut fdt, d)?;
     create_clock_node(&mut fdt)?;
     create_uart_node(&mut fdt, d)?;
     create_rtc_node(&mut fdt, d)?;
@@ -197,6 +200,17 @@ fn create_timer_node(fdt: &mut FdtWriter, d: &BoardDescription) -> Result<(), Fd
     fdt.end_node(timer)
 }
 
+/// The PMUv3 of the CPUs: Linux's perf finds its counters through this node.
+fn create_pmu_node(fdt: &mut FdtWriter, d: &BoardDescription) -> Result<(), FdtError> {
+    let Some(ppi) = d.pmu_ppi else {
+        return Ok(());
+    };
+    let pmu = fdt.begin_node("pmu")?;
+    fdt.property_string("compatible", "arm,armv8-pmuv3")?;
+    fdt.property_array_u32("interrupts", &[GIC_PPI, ppi, ppi_flags(d)])?;
+    fdt.end_node(pmu)
+}
+
 fn create_clock_node(fdt: &mut FdtWriter) -> Result<(), FdtError> {
     let clk = fdt.begin_node("apb-pclk")?;
     fdt.property_string("compatible", "fixed-clock")?;
@@ -263,6 +277,7 @@ mod tests {
             cpu_mpidrs: (0..cpus as u64).map(|i| 0x8000_0000 | i).collect(),
             gic,
             timer_ppis: [13, 14, 11, 10],
+            pmu_ppi: Some(7),
             counter_frequency: 62_500_000,
             uart: MmioWithSpi {
                 base: 0x0900_0000,

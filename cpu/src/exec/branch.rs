@@ -67,6 +67,7 @@ pub fn eret(cpu: &mut Cpu) -> ExecResult {
     if cpu.regs.el == 0 {
         return Err(Exception::Undefined);
     }
+    cpu.pmu_exception_return();
     cpu.exception_return();
     Ok(Flow::Jump)
 }

@@ -5,6 +5,7 @@ use super::{ExecResult, Flow};
 use crate::cpu::{Cpu, Exit, Platform};
 use crate::decode::{Insn, Op};
 use crate::exception::{Exception, Fault, FaultKind};
+use crate::pmu;
 use crate::selfdebug::{self, mdscr};
 use crate::state::{fpcr, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
 use crate::sysreg::{self as sr, id, key, sctlr};
@@ -323,7 +324,28 @@ fn timer_ctl(ctl: u64, cval: u64, now: u64) -> u64 {
     (ctl & 3) | (istatus << 2)
 }
 
+/// The PMU register with key `k`, after the access checks of EL0
+/// (PMUSERENR_EL0).
+fn pmu_register(cpu: &Cpu, k: u32, i: Insn, read: bool) -> Result<Option<pmu::Reg>, Exception> {
+    let (op0, op1, crn, crm, op2) = sr::fields(k);
+    let Some(r) = pmu::Reg::decode(op0, op1, crn, crm, op2) else {
+        return Ok(None);
+    };
+    if cpu.regs.el == 0 {
+        match r.el0_access(cpu.pmu.user_enable(), read) {
+            Ok(()) => {}
+            Err(true) => return Err(trap(i, read)),
+            Err(false) => return Err(Exception::Undefined),
+        }
+    }
+    Ok(Some(r))
+}
+
 fn read_sysreg(cpu: &mut Cpu, plat: &mut dyn Platform, k: u32, i: Insn) -> Result<u64, Exception> {
+    if let Some(r) = pmu_register(cpu, k, i, true)? {
+        cpu.fold_pmu_instructions();
+        return Ok(cpu.pmu.read(r));
+    }
     if cpu.regs.el == 0 {
         check_el0(cpu, k, i, true)?;
     }
@@ -430,6 +452,13 @@ fn write_sysreg(
     v: u64,
     i: Insn,
 ) -> Result<(), Exception> {
+    if let Some(r) = pmu_register(cpu, k, i, false)? {
+        cpu.fold_pmu_instructions();
+        let el = cpu.regs.el;
+        cpu.pmu.write(r, v, el);
+        cpu.pmu_configured(plat);
+        return Ok(());
+    }
     if cpu.regs.el == 0 {
         check_el0(cpu, k, i, false)?;
     }

@@ -172,6 +172,8 @@ int finish(const char *program)
 
 volatile struct exc_record exc;
 volatile struct irq_record irqs;
+int (*volatile exc_hook)(struct frame *f, u64 esr);
+int (*volatile irq_hook)(unsigned intid);
 extern char el0_return[];
 extern char el0_stack_end[];
 
@@ -284,6 +286,8 @@ void exc_dispatch(struct frame *f, u64 idx)
     exc.far = read_sysreg(far_el1);
     exc.elr = f->elr;
     exc.spsr = f->spsr;
+    if (exc_hook && exc_hook(f, esr))
+        return;
     if (exc.resume_pc) {
         f->elr = exc.resume_pc;
         exc.resume_pc = 0;
@@ -380,13 +384,22 @@ void irq_controller_init(void)
     isb();
 }
 
+void irq_enable_ppi(unsigned intid)
+{
+    *(volatile u8 *)(GICD_BASE + GICD_IPRIORITYR + intid) = 0;
+    mmio_write32(GICD_BASE + GICD_ISENABLER, 1u << intid);
+    dsb(sy);
+    isb();
+}
+
 static void irq_acknowledge(void)
 {
     u32 iar = mmio_read32(GICC_BASE + GICC_IAR);
     u32 id = iar & 0x3ff;
+    irqs.intid = id;
     if (id == VTIMER_PPI)
         write_sysreg(cntv_ctl_el0, 0);
-    else
+    else if (!(id < 1020 && irq_hook && irq_hook(id)))
         irqs.spurious++;
     if (id < 1020)
         mmio_write32(GICC_BASE + GICC_EOIR, iar);
@@ -395,13 +408,15 @@ static void irq_acknowledge(void)
 #else
 /* armvm's board wires the virtual timer's output straight to the IRQ line. */
 void irq_controller_init(void) {}
+void irq_enable_ppi(unsigned intid) { (void)intid; }
 
 static void irq_acknowledge(void)
 {
     u64 ctl = read_sysreg(cntv_ctl_el0);
+    irqs.intid = ~0u;
     if ((ctl & 7) == 5) /* ENABLE, not IMASK, ISTATUS */
         write_sysreg(cntv_ctl_el0, 0);
-    else
+    else if (!(irq_hook && irq_hook(~0u)))
         irqs.spurious++;
     isb();
 }

@@ -181,6 +181,12 @@ struct want {
 #define SPSR_EL1T_MASKED 0x3c4ul
 #define SPSR_EL0_MASKED 0x3c0ul
 
+/* If set, called by the dispatcher for each expected synchronous exception after
+ * it is recorded in `exc`; returns nonzero if it has chosen where to resume itself
+ * (by editing f->elr / f->spsr), zero for the default resume described above.
+ * exc_expect() does not reset it. */
+extern int (*volatile exc_hook)(struct frame *f, u64 esr);
+
 /* Checks that exactly one exception was taken since exc_expect(), as described. */
 void check_exc(int code, const char *name, struct want want);
 /* Checks that no exception was taken since exc_expect(). */
@@ -193,9 +199,14 @@ struct irq_record {
     unsigned count;
     unsigned spurious;
     unsigned vector;
+    unsigned intid; /* the last one acknowledged (ARMVM_GIC builds), else ~0 */
     u64 elr, spsr;
 };
 extern volatile struct irq_record irqs;
+/* If set, called by the IRQ handler for an interrupt other than the virtual
+ * timer's, with its INTID (~0u without ARMVM_GIC); it must quiet the source and
+ * return nonzero, or return zero to have the IRQ counted as spurious. */
+extern int (*volatile irq_hook)(unsigned intid);
 
 /* Runs fn(arg) at EL0 (EL0t) with SP_EL0 = sp and SPSR.DAIF = daif (bits 9:6),
  * until it returns or executes `svc #EL0_EXIT_SVC`; returns its x0. */
@@ -242,6 +253,10 @@ void delay_ticks(u64 ticks);
  * ARMVM_GIC; without it the board must wire the timer to the IRQ line itself. */
 void irq_controller_init(void);
 #define VTIMER_PPI 27
+/* Enables another PPI (INTID 16-31) at priority 0 in the GIC distributor, after
+ * irq_controller_init(); does nothing without ARMVM_GIC. */
+void irq_enable_ppi(unsigned intid);
+#define PMU_PPI 23 /* QEMU virt's PMU overflow interrupt (PPI 7) */
 
 /* ---- Memory */
 
