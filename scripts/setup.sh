@@ -16,6 +16,7 @@ set -euo pipefail
 
 CACHE="${ARMVM_CACHE:-$HOME/.cache/armvm}"
 HOST_PACKAGES=(qemu-user qemu-system-arm qemu-utils gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+               libc6-dev-arm64-cross
                device-tree-compiler gdb-multiarch e2fsprogs gdisk mtools dosfstools
                libslirp-dev libglib2.0-dev pkg-config)
 GUEST_PACKAGES=(debian-installer-12-netboot-arm64 busybox-static:arm64 qemu-efi-aarch64 u-boot-qemu

@@ -8,8 +8,11 @@
 //! - `LinuxGuest::initramfs(dir, scenario)` writes, for one test, that archive
 //!   followed by a second small cpio archive holding `/scenario` (the kernel
 //!   unpacks concatenated archives in turn), so each test picks what the guest does.
+//!   `LinuxGuest::initramfs_with` adds more files (e.g. test programs) to that
+//!   second archive.
 //! - `Machine::run` boots it on armvm, or on `qemu-system-aarch64 -M virt` when
-//!   `ARMVM_VIRTIO_QEMU=1` (to check the guest side of a test against QEMU).
+//!   `ARMVM_VIRTIO_QEMU=1` (to check the guest side of a test against QEMU);
+//!   `Machine::boot` boots a given initramfs on either, as the caller says.
 //!
 //! The guest's /init prints `ARMVM-GUEST-KERNEL: <release>`, one
 //! `ARMVM-INSMOD-FAILED: <module>` per module that did not load,
@@ -119,8 +122,22 @@ impl LinuxGuest {
     /// Writes `dir/initramfs.cpio`: the common archive and then one holding
     /// `scenario` as /scenario. Returns its path.
     pub fn initramfs(&self, dir: &Path, scenario: &str) -> PathBuf {
+        self.initramfs_with(dir, scenario, &[])
+    }
+
+    /// [`LinuxGuest::initramfs`] whose second archive also holds `files`, as
+    /// `cpio_newc` takes them (e.g. `("bin/prog", 0o100755, &elf)`; /bin, /tmp,
+    /// /usr/bin, ... exist already).
+    pub fn initramfs_with(
+        &self,
+        dir: &Path,
+        scenario: &str,
+        files: &[(&str, u32, &[u8])],
+    ) -> PathBuf {
         let mut data = self.base_cpio.clone();
-        data.extend(cpio_newc(&[("scenario", 0o100644, scenario.as_bytes())]));
+        let mut entries = vec![("scenario", 0o100644, scenario.as_bytes())];
+        entries.extend_from_slice(files);
+        data.extend(cpio_newc(&entries));
         let path = dir.join("initramfs.cpio");
         std::fs::write(&path, data).expect("write initramfs");
         path
@@ -414,6 +431,10 @@ pub struct Machine {
     pub console: Option<PathBuf>,
     /// Appended to the kernel command line (after `console=ttyAMA0`).
     pub append: String,
+    /// The number of vCPUs (`--smp`, QEMU's `-smp`); None: one.
+    pub smp: Option<u32>,
+    /// More options for QEMU only (e.g. `-icount shift=0`).
+    pub qemu_extra: Vec<String>,
 }
 
 /// Whether the guests run on QEMU (`ARMVM_VIRTIO_QEMU=1`) instead of armvm.
@@ -435,6 +456,9 @@ impl Machine {
             "--append".into(),
             self.cmdline(),
         ];
+        if let Some(n) = self.smp {
+            args.extend(["--smp".into(), n.to_string()]);
+        }
         for d in &self.disks {
             let mut spec = format!("{},format={}", d.path.display(), d.format);
             if d.readonly {
@@ -480,6 +504,10 @@ impl Machine {
             "-append".into(),
             self.cmdline(),
         ]);
+        if let Some(n) = self.smp {
+            args.extend(["-smp".into(), n.to_string()]);
+        }
+        args.extend(self.qemu_extra.iter().cloned());
         // QEMU puts each -device on the free virtio-mmio transport with the
         // highest address and Linux numbers disks from the lowest address up, so
         // the disks go in reverse for the first one to be /dev/vda (as on armvm,
@@ -524,15 +552,22 @@ impl Machine {
     /// `dir` holds the test's files (the initramfs is written there).
     /// Returns (serial output + stderr, exit status if it exited, seconds taken).
     pub fn run(&self, dir: &Path, scenario: &str, timeout: Duration) -> (String, Option<i32>, f64) {
+        let initrd = linux_guest().initramfs(dir, scenario);
+        self.boot(&initrd, on_qemu(), timeout)
+    }
+
+    /// Boots the guest kernel with `initrd` (from [`LinuxGuest::initramfs`] or
+    /// [`LinuxGuest::initramfs_with`]) on armvm, or on QEMU if `qemu`, until it
+    /// exits or `timeout` passes. Returns what [`Machine::run`] does.
+    pub fn boot(&self, initrd: &Path, qemu: bool, timeout: Duration) -> (String, Option<i32>, f64) {
         let guest = linux_guest();
-        let initrd = guest.initramfs(dir, scenario);
-        let cmd = if on_qemu() {
+        let cmd = if qemu {
             let mut c = Command::new("qemu-system-aarch64");
-            c.args(self.qemu_args(&guest.kernel, &initrd));
+            c.args(self.qemu_args(&guest.kernel, initrd));
             c
         } else {
             let mut c = super::armvm();
-            c.args(self.armvm_args(&guest.kernel, &initrd));
+            c.args(self.armvm_args(&guest.kernel, initrd));
             c
         };
         let start = std::time::Instant::now();

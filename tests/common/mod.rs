@@ -42,6 +42,28 @@ pub fn build_baremetal(source: &Path, out: &Path) {
     assert!(status.success(), "building {} failed", source.display());
 }
 
+/// Builds a static AArch64 Linux program from C (`-static -O2`, warnings are
+/// errors) with Debian's cross compiler and its arm64 libc
+/// (libc6-dev-arm64-cross). Panics with the compiler's messages if that fails,
+/// and with a hint at scripts/setup.sh if the compiler is missing.
+pub fn build_linux_program(source: &Path, out: &Path) {
+    let output = Command::new("aarch64-linux-gnu-gcc")
+        .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(out)
+        .arg(source)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("aarch64-linux-gnu-gcc not runnable ({e}): run scripts/setup.sh first")
+        });
+    assert!(
+        output.status.success(),
+        "building {} failed (scripts/setup.sh installs the arm64 libc, \
+         libc6-dev-arm64-cross):\n{}",
+        source.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The directory where a Debian guest package is unpacked, fetching it with the
 /// project's setup script if needed. Panics (the test fails) if that fails.
 pub fn guest_package(pkg: &str) -> PathBuf {
