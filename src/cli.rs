@@ -191,6 +191,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub smp: usize,
 
+    /// CPU model: the identification registers and caches guests see
+    /// (cortex-a72: a real core with everything armvm implements of ARMv8.0;
+    /// max: also LSE atomics, with no real core's MIDR).
+    #[arg(long, value_enum, default_value = "cortex-a72")]
+    pub cpu: CpuArg,
+
     /// Interrupt controller: GICv2 (up to 8 vCPUs) or GICv3.
     #[arg(long, value_enum, default_value = "2")]
     pub gic: GicArg,
@@ -342,6 +348,28 @@ fn device_order(m: &clap::ArgMatches) -> Vec<DeviceKind> {
     );
     order.sort_by_key(|&(at, _)| at);
     order.into_iter().map(|(_, k)| k).collect()
+}
+
+/// `--cpu`: the CPU model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CpuArg {
+    /// Cortex-A57 (r1p3): ARMv8.0 with the cryptographic extension
+    CortexA57,
+    /// Cortex-A72 (r0p3): ARMv8.0 with the cryptographic extension
+    CortexA72,
+    /// Everything armvm implements (adds LSE atomics)
+    Max,
+}
+
+impl CpuArg {
+    pub fn model(self) -> armvm_cpu::model::Model {
+        use armvm_cpu::model::Model;
+        match self {
+            CpuArg::CortexA57 => Model::CortexA57,
+            CpuArg::CortexA72 => Model::CortexA72,
+            CpuArg::Max => Model::Max,
+        }
+    }
 }
 
 /// `--gic`: the interrupt controller's architecture version.

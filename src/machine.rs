@@ -280,9 +280,11 @@ impl Machine {
             }
         };
         let shared_code = SharedCode::new(args.smp);
+        let id_registers = args.cpu.model().id_registers();
         let mut vcpus: Vec<Vcpu> = (0..args.smp)
             .map(|i| {
                 let mut cpu = Cpu::new(i);
+                cpu.id = id_registers.clone();
                 cpu.share_code(shared_code.clone());
                 cpu.semihosting = args.semihosting;
                 if version == GicVersion::V3 {

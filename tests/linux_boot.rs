@@ -50,14 +50,21 @@ fn boot_installer(smp: &str, gic: &str) {
             .collect::<String>()
     );
     assert!(out.contains("Run /init as init process"), "{out}");
-    let cpus = out.matches("CPU").count();
-    assert!(cpus > 0);
-    if smp == "2" {
-        assert!(
-            out.contains("smp: Brought up 1 node, 2 CPUs"),
-            "second vCPU not brought up:\n{out}"
-        );
-    }
+    assert_cpus_brought_up(&out, smp);
+}
+
+/// The kernel brought up all `smp` vCPUs ("smp: Brought up 1 node, 1 CPU" for
+/// one).
+fn assert_cpus_brought_up(out: &str, smp: &str) {
+    let line = match smp {
+        "1" => "smp: Brought up 1 node, 1 CPU\n".to_string(),
+        n => format!("smp: Brought up 1 node, {n} CPUs"),
+    };
+    assert!(
+        out.replace('\r', "").contains(&line),
+        "no '{}':\n{out}",
+        line.trim()
+    );
 }
 
 #[test]
@@ -146,7 +153,22 @@ fn between<'a>(text: &'a str, begin: &str, end: &str) -> &'a str {
     &text[s..e]
 }
 
-fn busybox_session(smp: &str, gic: &str) {
+/// What Linux 6.1 lists in /proc/cpuinfo for each `--cpu` model: the
+/// Features line (the same as QEMU's for the same core name) and the CPU part.
+fn expected_cpuinfo(cpu: &str) -> (&'static str, &'static str) {
+    match cpu {
+        "cortex-a57" => ("fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid", "0xd07"),
+        "cortex-a72" => ("fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid", "0xd08"),
+        // max adds LSE atomics; its MIDR is no real core's (part 0x001).
+        "max" => (
+            "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics cpuid",
+            "0x001",
+        ),
+        other => panic!("no expectation for --cpu {other}"),
+    }
+}
+
+fn busybox_session(smp: &str, gic: &str, cpu: &str) {
     let (kernel, _) = installer_images();
     let initramfs = busybox_initramfs();
     let args = [
@@ -157,13 +179,17 @@ fn busybox_session(smp: &str, gic: &str) {
         smp,
         "--gic",
         gic,
+        "--cpu",
+        cpu,
         "--kernel",
         kernel.to_str().unwrap(),
         "--initrd",
         initramfs.to_str().unwrap(),
         "--append",
-        "console=ttyAMA0 quiet",
+        // Not `quiet`: every kernel warning must reach the check below.
+        "console=ttyAMA0",
     ];
+    let started = std::time::SystemTime::now();
     let (out, status) = run_until(
         &args,
         Some(("ARMVM-TYPE-A-LINE", "hello from the host\n")),
@@ -177,16 +203,20 @@ fn busybox_session(smp: &str, gic: &str) {
         "poweroff -f must end armvm with status 0:\n{out}"
     );
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let secs =
+        |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let (first, last) = (secs(started), secs(std::time::SystemTime::now()));
     let date: u64 = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("ARMVM-DATE: "))
         .and_then(|d| d.trim().parse().ok())
         .unwrap_or_else(|| panic!("no date:\n{out}"));
-    assert!(date.abs_diff(now) < 3600, "guest date {date} vs host {now}");
+    // The RTC gives the host's time: the guest's date lies within the run.
+    assert!(
+        (first..=last + 1).contains(&date),
+        "guest date {date} outside the run {first}..{last}"
+    );
+    assert_cpus_brought_up(&out, smp);
 
     let cpuinfo = between(&out, "ARMVM-CPUINFO-BEGIN", "ARMVM-CPUINFO-END");
     assert_eq!(
@@ -194,21 +224,27 @@ fn busybox_session(smp: &str, gic: &str) {
         smp.parse::<usize>().unwrap(),
         "{cpuinfo}"
     );
-    // The features the ID registers advertise, as Linux reads them
-    // (HWCAP names): FP/AdvSIMD, the crypto extension, CRC32, LSE atomics.
-    for feature in [
-        "fp", "asimd", "aes", "pmull", "sha1", "sha2", "crc32", "atomics",
-    ] {
-        let listed = cpuinfo
-            .lines()
-            .filter(|l| l.starts_with("Features"))
-            .all(|l| l.split_whitespace().any(|w| w == feature));
-        assert!(
-            listed && cpuinfo.contains("Features"),
-            "no {feature}:
-{cpuinfo}"
-        );
+    // The features the model's ID registers advertise, as Linux reads them
+    // (HWCAP names), on every CPU, and the model's part number.
+    let (features, part) = expected_cpuinfo(cpu);
+    let lines: Vec<&str> = cpuinfo.lines().map(str::trim).collect();
+    let feature_lines: Vec<&&str> = lines.iter().filter(|l| l.starts_with("Features")).collect();
+    assert_eq!(
+        feature_lines.len(),
+        smp.parse::<usize>().unwrap(),
+        "{cpuinfo}"
+    );
+    for l in feature_lines {
+        let listed = l.split_once(':').map(|(_, f)| f.trim()).unwrap_or("");
+        assert_eq!(listed, features, "--cpu {cpu}:\n{cpuinfo}");
     }
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("CPU part"))
+            .all(|l| l.ends_with(part)),
+        "--cpu {cpu}: CPU part is not {part}:\n{cpuinfo}"
+    );
 
     assert!(out.contains("ARMVM-ECHO: hello from the host"), "{out}");
     let irq1 = between(&out, "ARMVM-IRQ1-BEGIN", "ARMVM-IRQ1-END");
@@ -225,10 +261,15 @@ fn busybox_session(smp: &str, gic: &str) {
 
 #[test]
 fn busybox_smp2_gic3() {
-    busybox_session("2", "3");
+    busybox_session("2", "3", "cortex-a72");
 }
 
 #[test]
 fn busybox_smp1_gic2() {
-    busybox_session("1", "2");
+    busybox_session("1", "2", "cortex-a57");
+}
+
+#[test]
+fn busybox_smp2_gic2_cpu_max() {
+    busybox_session("2", "2", "max");
 }

@@ -14,6 +14,7 @@ use crate::exec::prepared::{Prepared, Step};
 use crate::exec::{self, Flow};
 use crate::memory::PhysMemory;
 use crate::mmu::{Regime, Tlb, Translation};
+use crate::model::IdRegisters;
 use crate::pmu::{self, Pmu};
 use crate::selfdebug;
 use crate::state::{Regs, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
@@ -494,6 +495,8 @@ pub struct Cpu {
     pub fiq_line: bool,
     /// Semihosting via `HLT #0xF000` is enabled.
     pub semihosting: bool,
+    /// The identification registers of the CPU model (`--cpu`).
+    pub id: IdRegisters,
     /// Extra ID_AA64PFR0_EL1 bits the board sets (the GIC field with GICv3).
     pub pfr0_extra: u64,
     /// Retired instructions. An instruction fetch that faults counts as one too, so
@@ -544,6 +547,7 @@ impl Cpu {
             irq_line: false,
             fiq_line: false,
             semihosting: false,
+            id: IdRegisters::default(),
             pfr0_extra: 0,
             icount: 0,
             exception_counts: [0; 64],
@@ -575,6 +579,7 @@ impl Cpu {
         let mut fresh = Cpu::new(self.index);
         fresh.semihosting = self.semihosting;
         fresh.pfr0_extra = self.pfr0_extra;
+        fresh.id = self.id.clone();
         fresh.trace = self.trace.take();
         let debug = std::mem::take(&mut self.debug);
         fresh.debug = DebugState {

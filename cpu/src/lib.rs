@@ -14,6 +14,7 @@ pub mod exception;
 pub mod exec;
 pub mod memory;
 pub mod mmu;
+pub mod model;
 pub mod pmu;
 pub mod selfdebug;
 pub mod state;

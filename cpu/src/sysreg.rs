@@ -85,34 +85,12 @@ pub const MDCCSR_EL0: u32 = key(2, 3, 0, 1, 0);
 pub const BREAKPOINTS: usize = 6;
 pub const WATCHPOINTS: usize = 4;
 
-/// ID register values: exactly the features armvm implements.
+/// ID values common to every CPU model (the others are in [`crate::model`]).
 pub mod id {
-    /// Implementer 0 ("reserved for software use"), architecture "see ID registers",
-    /// part number 0x001. Not a real core's MIDR, so guests apply no errata.
-    pub const MIDR: u64 = 0x000f_0010;
-    /// EL0 and EL1 AArch64 only; FP and AdvSIMD implemented (fields 0); CSV2 and CSV3
-    /// (bits 59:56, 63:60): armvm does not speculate, so it is immune to Spectre-v2
-    /// and Meltdown, and kernels need no mitigations (no KPTI) for it.
-    pub const AA64PFR0: u64 = 0x1100_0000_0000_0011;
-    /// Debug v8 (6); PMUv3 (PMUVer 1); 6 breakpoints (BRPs 5), one of them
-    /// context-aware (CTX_CMPs 0), 4 watchpoints (WRPs 3).
-    pub const AA64DFR0: u64 = 0x0000_0000_0030_5106;
-    /// AES with PMULL (bits 7:4 = 2), SHA1 (11:8 = 1), SHA256 (15:12 = 1),
-    /// CRC32 (19:16 = 1) and LSE atomics (23:20 = 2).
-    pub const AA64ISAR0: u64 = 0x0000_0000_0021_1120;
-    /// 48-bit PA, 16-bit ASIDs, 4K/16K/64K granules, little-endian only.
-    pub const AA64MMFR0: u64 = 0x0000_0000_0010_0025;
     pub const PA_BITS: u32 = 48;
-    /// 64-byte lines, PIPT I-cache, IDC and DIC set: armvm keeps instruction fetch
-    /// coherent with data writes, so the guest needs no cache maintenance for it.
-    pub const CTR: u64 = 0x0000_0000_b444_c004;
     /// DC ZVA block of 64 bytes.
     pub const DCZID_BLOCK_LOG2_WORDS: u64 = 4;
     pub const DCZ_BLOCK_BYTES: u64 = 64;
-    /// One level of separate instruction and data caches.
-    pub const CLIDR: u64 = 0x0920_0003;
-    /// 64-byte lines, 4-way, 256 sets.
-    pub const CCSIDR: u64 = (255 << 13) | (3 << 3) | 2;
 }
 
 /// SCTLR_EL1 bits that armvm acts on.

@@ -253,7 +253,15 @@ pub const KERNEL_TROUBLE: &[&str] = &[
     "WARNING:",
     "Oops",
     "Unable to handle",
-    "rcu_sched self-detected stall",
+    // RCU stalls in all their forms ("rcu: INFO: rcu_sched detected stalls on
+    // CPUs/tasks", "rcu_sched self-detected stall on CPU", expedited ones).
+    "self-detected stall",
+    "detected stalls on",
+    "detected expedited stalls",
+    // The hung-task detector ("INFO: task X blocked for more than N seconds").
+    "blocked for more than",
+    "soft lockup",
+    "hard LOCKUP",
     "Kernel panic",
 ];
 

@@ -351,23 +351,24 @@ fn read_sysreg(cpu: &mut Cpu, plat: &mut dyn Platform, k: u32, i: Insn) -> Resul
     }
     let s = &cpu.sys;
     let v = match k {
-        sr::MIDR_EL1 => id::MIDR,
+        sr::MIDR_EL1 => cpu.id.midr,
         sr::MPIDR_EL1 => cpu.mpidr(),
-        sr::REVIDR_EL1 | sr::AIDR_EL1 => 0,
-        sr::ID_AA64PFR0_EL1 => id::AA64PFR0 | cpu.pfr0_extra,
-        sr::ID_AA64DFR0_EL1 => id::AA64DFR0,
-        sr::ID_AA64ISAR0_EL1 => id::AA64ISAR0,
-        sr::ID_AA64MMFR0_EL1 => id::AA64MMFR0,
+        sr::REVIDR_EL1 => cpu.id.revidr,
+        sr::AIDR_EL1 => 0,
+        sr::ID_AA64PFR0_EL1 => cpu.id.aa64pfr0 | cpu.pfr0_extra,
+        sr::ID_AA64DFR0_EL1 => cpu.id.aa64dfr0,
+        sr::ID_AA64ISAR0_EL1 => cpu.id.aa64isar0,
+        sr::ID_AA64MMFR0_EL1 => cpu.id.aa64mmfr0,
         // The rest of the ID register space (op0=3, op1=0, CRn=0, CRm=1..7) reads
         // as zero: features not implemented, AArch32 not implemented.
         _ if k & !0x3f == key(3, 0, 0, 0, 0) && (k >> 3) & 0xf != 0 => 0,
-        sr::CTR_EL0 => id::CTR,
+        sr::CTR_EL0 => cpu.id.ctr,
         sr::DCZID_EL0 => {
             let prohibited = cpu.regs.el == 0 && s.sctlr & sctlr::DZE == 0;
             id::DCZID_BLOCK_LOG2_WORDS | ((prohibited as u64) << 4)
         }
-        sr::CLIDR_EL1 => id::CLIDR,
-        sr::CCSIDR_EL1 => id::CCSIDR,
+        sr::CLIDR_EL1 => cpu.id.clidr,
+        sr::CCSIDR_EL1 => cpu.id.ccsidr[(s.csselr & 0xf) as usize],
         sr::CSSELR_EL1 => s.csselr,
         sr::SCTLR_EL1 => s.sctlr,
         sr::ACTLR_EL1 => s.actlr,
