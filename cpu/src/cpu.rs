@@ -1550,6 +1550,22 @@ impl Cpu {
         before != self.debug.watchpoints.len()
     }
 
+    // ---- The host's debugger
+
+    /// A system register as a debugger sees it: as MRS at EL1 would read it,
+    /// without access traps or side effects (device registers such as the
+    /// GICv3 CPU interface are not reached). None if armvm does not
+    /// implement it.
+    pub fn debugger_read_sysreg(&mut self, plat: &mut dyn Platform, key: u32) -> Option<u64> {
+        exec::debug_read_sysreg(self, plat, key)
+    }
+
+    /// Writes a system register for a debugger, as MSR at EL1 would; false if
+    /// armvm does not implement it or it is read-only.
+    pub fn debugger_write_sysreg(&mut self, plat: &mut dyn Platform, key: u32, v: u64) -> bool {
+        exec::debug_write_sysreg(self, plat, key, v)
+    }
+
     // ---- Self-hosted debug (the guest's own debugger; see selfdebug.rs)
 
     /// Recomputes what the guest's debug registers arm, after an MSR to one.

@@ -2,7 +2,6 @@
 //! v0-v31, fpsr, fpcr) and its system registers, named in the target description by
 //! their MRS encoding.
 
-use armvm_cpu::exec::{debug_read_sysreg, debug_write_sysreg};
 use armvm_cpu::memory::{BusError, PhysMemory};
 use armvm_cpu::state::{fpcr, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
 use armvm_cpu::sysreg::{self as sr};
@@ -116,7 +115,7 @@ pub fn read_sysreg(cpu: &mut Cpu, plat: &mut dyn Platform, k: u32) -> Option<u64
     if k == SP_EL1 {
         return Some(cpu.regs.sp_el[1]);
     }
-    debug_read_sysreg(cpu, plat, k)
+    cpu.debugger_read_sysreg(plat, k)
 }
 
 pub fn write_sysreg(cpu: &mut Cpu, plat: &mut dyn Platform, k: u32, v: u64) -> bool {
@@ -124,7 +123,7 @@ pub fn write_sysreg(cpu: &mut Cpu, plat: &mut dyn Platform, k: u32, v: u64) -> b
         cpu.regs.sp_el[1] = v;
         return true;
     }
-    debug_write_sysreg(cpu, plat, k, v)
+    cpu.debugger_write_sysreg(plat, k, v)
 }
 
 /// A platform with nothing behind it, to find out which system registers the CPU

@@ -4,7 +4,11 @@
 //! pseudocode (C7.2 and the shared functions AESSubBytes, SHA256hash, ...).
 //!
 //! Exact software implementations; the AES tables are computed once from
-//! the field arithmetic rather than written out.
+//! the field arithmetic rather than written out. On x86-64 hosts with AES-NI
+//! and PCLMULQDQ (detected at run time) AES and PMULL run on those
+//! instructions instead (`host`), with the same results. SHA stays in
+//! software: SHA-NI's round instructions split the work differently from
+//! SHA1C/SHA256H and would need as many fix-ups as they save.
 
 use std::sync::OnceLock;
 
@@ -95,8 +99,17 @@ fn mix_columns(s: [u8; 16], inverse: bool) -> [u8; 16] {
 /// AESE, AESD, AESMC, AESIMC (opcode bits 13:12 after the fixed 001).
 pub(super) fn aes(cpu: &mut Cpu, i: Insn) {
     let (d, n) = (cpu.regs.v[i.rd()], cpu.regs.v[i.rn()]);
+    let op = i.bits(13, 12);
+    cpu.regs.v[i.rd()] = match host::aes(op, d, n) {
+        Some(v) => v,
+        None => aes_soft(op, d, n),
+    };
+}
+
+/// AESE (op 0), AESD (1), AESMC (2), AESIMC (3) in software.
+fn aes_soft(op: u32, d: u128, n: u128) -> u128 {
     let (sbox, inv) = sboxes();
-    let result = match i.bits(13, 12) {
+    let result = match op {
         // AESE: AddRoundKey, ShiftRows, SubBytes.
         0 => shift_rows(bytes(d ^ n), false).map(|b| sbox[b as usize]),
         // AESD: AddRoundKey, InvShiftRows, InvSubBytes.
@@ -104,7 +117,7 @@ pub(super) fn aes(cpu: &mut Cpu, i: Insn) {
         2 => mix_columns(bytes(n), false),
         _ => mix_columns(bytes(n), true),
     };
-    cpu.regs.v[i.rd()] = u128::from_le_bytes(result);
+    u128::from_le_bytes(result)
 }
 
 // ---- PMULL (64-bit)
@@ -121,7 +134,75 @@ pub(super) fn pmull64(cpu: &mut Cpu, i: Insn) {
     let shift = if i.bit(30) { 64 } else { 0 };
     let n = (cpu.regs.v[i.rn()] >> shift) as u64;
     let m = (cpu.regs.v[i.rm()] >> shift) as u64;
-    cpu.regs.v[i.rd()] = clmul(n, m);
+    cpu.regs.v[i.rd()] = host::clmul(n, m).unwrap_or_else(|| clmul(n, m));
+}
+
+/// AES and carry-less multiplication on the host's instructions, when it has
+/// them; None otherwise.
+#[cfg(target_arch = "x86_64")]
+mod host {
+    use std::arch::x86_64::*;
+
+    fn has_aes() -> bool {
+        std::arch::is_x86_feature_detected!("aes")
+    }
+
+    fn has_clmul() -> bool {
+        std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
+
+    // A vector register's bytes are numbered as the guest's (both hosts and
+    // guests are little-endian here), so a u128 moves straight across.
+    fn xmm(v: u128) -> __m128i {
+        // SAFETY: both types are 16 plain bytes.
+        unsafe { std::mem::transmute::<u128, __m128i>(v) }
+    }
+
+    fn u128_of(v: __m128i) -> u128 {
+        // SAFETY: as in `xmm`.
+        unsafe { std::mem::transmute::<__m128i, u128>(v) }
+    }
+
+    pub fn aes(op: u32, d: u128, n: u128) -> Option<u128> {
+        // SAFETY: AES-NI is present (checked just before).
+        has_aes().then(|| unsafe { aes_ni(op, d, n) })
+    }
+
+    /// AESE is AESENCLAST with a zero key after the key addition (ShiftRows
+    /// and SubBytes commute); AESD likewise with AESDECLAST; MixColumns alone
+    /// is AESENC (zero key) after AESDECLAST (zero key) undoes its
+    /// ShiftRows and SubBytes; AESIMC is the host's AESIMC.
+    #[target_feature(enable = "aes")]
+    unsafe fn aes_ni(op: u32, d: u128, n: u128) -> u128 {
+        let zero = _mm_setzero_si128();
+        let x = xmm(d ^ n);
+        u128_of(match op {
+            0 => _mm_aesenclast_si128(x, zero),
+            1 => _mm_aesdeclast_si128(x, zero),
+            2 => _mm_aesenc_si128(_mm_aesdeclast_si128(xmm(n), zero), zero),
+            _ => _mm_aesimc_si128(xmm(n)),
+        })
+    }
+
+    pub fn clmul(a: u64, b: u64) -> Option<u128> {
+        // SAFETY: PCLMULQDQ is present (checked just before).
+        has_clmul().then(|| unsafe { pclmul(a, b) })
+    }
+
+    #[target_feature(enable = "pclmulqdq")]
+    unsafe fn pclmul(a: u64, b: u64) -> u128 {
+        u128_of(_mm_clmulepi64_si128(xmm(a as u128), xmm(b as u128), 0x00))
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod host {
+    pub fn aes(_op: u32, _d: u128, _n: u128) -> Option<u128> {
+        None
+    }
+    pub fn clmul(_a: u64, _b: u64) -> Option<u128> {
+        None
+    }
 }
 
 // ---- SHA
@@ -277,6 +358,24 @@ mod tests {
         assert_eq!(&mix_columns(s, false)[..4], &[0x04, 0x66, 0x81, 0xe5]);
         let x: [u8; 16] = core::array::from_fn(|k| (k as u8).wrapping_mul(37));
         assert_eq!(mix_columns(mix_columns(x, false), true), x);
+    }
+
+    #[test]
+    fn host_instructions_agree_with_software() {
+        let mut rng = crate::test_rng::Rng(0xae5);
+        let mut wide = || rng.next() as u128 | (rng.next() as u128) << 64;
+        for _ in 0..2000 {
+            let (d, n) = (wide(), wide());
+            for op in 0..4 {
+                if let Some(fast) = host::aes(op, d, n) {
+                    assert_eq!(fast, aes_soft(op, d, n), "op {op} {d:#x} {n:#x}");
+                }
+            }
+            let (a, b) = (d as u64, n as u64);
+            if let Some(fast) = host::clmul(a, b) {
+                assert_eq!(fast, clmul(a, b), "{a:#x} {b:#x}");
+            }
+        }
     }
 
     #[test]
