@@ -15,6 +15,7 @@
 mod arith;
 mod copy;
 mod crypto;
+mod lanes;
 mod ldst;
 mod shift;
 #[cfg(test)]

@@ -99,6 +99,19 @@ fn qdmulh(a: u64, b: u64, esize: u32, round: bool, qc: &Cell<bool>) -> u64 {
 
 /// Three same (integer), vector and scalar: the element-wise operations.
 pub(super) fn three_same(cpu: &mut Cpu, i: Insn, op: SimdOp) {
+    if !i.bit(28) {
+        let (es, count) = shape(i);
+        let (n, m, d) = (cpu.regs.v[i.rn()], cpu.regs.v[i.rm()], cpu.regs.v[i.rd()]);
+        if let Some(r) = super::lanes::three_same(op, es, i.bit(29), d, n, m) {
+            cpu.regs.v[i.rd()] = super::truncate(r, es * count);
+            return;
+        }
+    }
+    three_same_generic(cpu, i, op);
+}
+
+/// [`three_same`] element by element, for every operation.
+pub(super) fn three_same_generic(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     use SimdOp::*;
     let (es, count) = shape(i);
     let u = i.bit(29);

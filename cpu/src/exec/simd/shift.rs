@@ -31,6 +31,20 @@ fn round_const(round: bool, shift: u32) -> i128 {
 
 /// The same-width shifts by immediate.
 pub(super) fn shift_imm(cpu: &mut Cpu, i: Insn, op: SimdOp) {
+    if !i.bit(28) {
+        let (es, immhb) = imm_shape(i);
+        let (right, left) = ((2 * es).wrapping_sub(immhb), immhb.wrapping_sub(es));
+        let (n, d) = (cpu.regs.v[i.rn()], cpu.regs.v[i.rd()]);
+        if let Some(r) = super::lanes::shift_imm(op, es, i.bit(29), right, left, d, n) {
+            cpu.regs.v[i.rd()] = super::truncate(r, datasize(i));
+            return;
+        }
+    }
+    shift_imm_generic(cpu, i, op);
+}
+
+/// [`shift_imm`] element by element, for every operation.
+pub(super) fn shift_imm_generic(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     use SimdOp::*;
     let (es, immhb) = imm_shape(i);
     let count = if i.bit(28) { 1 } else { datasize(i) / es };

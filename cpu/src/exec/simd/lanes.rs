@@ -1,0 +1,311 @@
+//! Fast paths for the integer vector operations compilers emit most (ADD,
+//! SUB, MUL, MLA/MLS, compares, MAX/MIN, shifts by immediate): the register
+//! is viewed as an array of lanes of one width and the operation written
+//! once per lane type, which the host compiler turns into its own vector
+//! instructions. The generic per-element code in `arith` and `shift`
+//! (widening every lane to i128) stays the reference and handles everything
+//! else; a unit test holds both to the same results.
+
+use crate::decode::SimdOp;
+
+/// The lanes of `v` as an array of `$t`: lane k is the guest's element k
+/// (bytes k*size.. in little-endian order). The byte shuffling compiles to
+/// plain register moves.
+macro_rules! lanes {
+    ($t:ty, $v:expr) => {{
+        const SIZE: usize = std::mem::size_of::<$t>();
+        let bytes = ($v as u128).to_le_bytes();
+        let out: [$t; 16 / SIZE] = core::array::from_fn(|k| {
+            let mut b = [0u8; SIZE];
+            b.copy_from_slice(&bytes[k * SIZE..(k + 1) * SIZE]);
+            <$t>::from_le_bytes(b)
+        });
+        out
+    }};
+}
+
+macro_rules! from_lanes {
+    ($t:ty, $a:expr) => {{
+        const SIZE: usize = std::mem::size_of::<$t>();
+        let mut bytes = [0u8; 16];
+        for (k, lane) in $a.iter().enumerate() {
+            bytes[k * SIZE..(k + 1) * SIZE].copy_from_slice(&lane.to_le_bytes());
+        }
+        u128::from_le_bytes(bytes)
+    }};
+}
+
+/// Applies `f` to each pair of lanes of `n` and `m` as unsigned `$u` (and
+/// signed `$s`) values.
+macro_rules! each2 {
+    ($u:ty, $s:ty, $n:expr, $m:expr, $f:expr) => {{
+        let (a, b) = (lanes!($u, $n), lanes!($u, $m));
+        let mut r = a;
+        for k in 0..r.len() {
+            r[k] = $f(a[k], b[k]);
+        }
+        from_lanes!($u, r)
+    }};
+}
+
+macro_rules! each3 {
+    ($u:ty, $d:expr, $n:expr, $m:expr, $f:expr) => {{
+        let (acc, a, b) = (lanes!($u, $d), lanes!($u, $n), lanes!($u, $m));
+        let mut r = acc;
+        for k in 0..r.len() {
+            r[k] = $f(acc[k], a[k], b[k]);
+        }
+        from_lanes!($u, r)
+    }};
+}
+
+/// All ones if `c`.
+#[inline(always)]
+fn all_if<T: From<u8> + std::ops::Not<Output = T>>(c: bool) -> T {
+    if c {
+        !T::from(0)
+    } else {
+        T::from(0)
+    }
+}
+
+/// One width's three-same operations.
+macro_rules! three_same_for {
+    ($u:ty, $s:ty, $op:expr, $unsigned:expr, $d:expr, $n:expr, $m:expr) => {{
+        use SimdOp::*;
+        let (d, n, m, u) = ($d, $n, $m, $unsigned);
+        Some(match $op {
+            Add => each2!($u, $s, n, m, |a: $u, b: $u| a.wrapping_add(b)),
+            Sub => each2!($u, $s, n, m, |a: $u, b: $u| a.wrapping_sub(b)),
+            Mul => each2!($u, $s, n, m, |a: $u, b: $u| a.wrapping_mul(b)),
+            Mla => each3!($u, d, n, m, |acc: $u, a: $u, b: $u| acc
+                .wrapping_add(a.wrapping_mul(b))),
+            Mls => each3!($u, d, n, m, |acc: $u, a: $u, b: $u| acc
+                .wrapping_sub(a.wrapping_mul(b))),
+            Cmeq => each2!($u, $s, n, m, |a: $u, b: $u| all_if::<$u>(a == b)),
+            Cmtst => each2!($u, $s, n, m, |a: $u, b: $u| all_if::<$u>(a & b != 0)),
+            CmGt if u => each2!($u, $s, n, m, |a: $u, b: $u| all_if::<$u>(a > b)),
+            CmGt => each2!($u, $s, n, m, |a: $u, b: $u| all_if::<$u>(
+                (a as $s) > (b as $s)
+            )),
+            CmGe if u => each2!($u, $s, n, m, |a: $u, b: $u| all_if::<$u>(a >= b)),
+            CmGe => each2!($u, $s, n, m, |a: $u, b: $u| all_if::<$u>(
+                (a as $s) >= (b as $s)
+            )),
+            Max if u => each2!($u, $s, n, m, |a: $u, b: $u| a.max(b)),
+            Max => each2!($u, $s, n, m, |a: $u, b: $u| (a as $s).max(b as $s) as $u),
+            Min if u => each2!($u, $s, n, m, |a: $u, b: $u| a.min(b)),
+            Min => each2!($u, $s, n, m, |a: $u, b: $u| (a as $s).min(b as $s) as $u),
+            _ => return None,
+        })
+    }};
+}
+
+/// Three same, vector: the result over all 128 bits (the caller keeps the
+/// lanes the instruction has), or None for operations without a fast path.
+/// MUL/MLA/MLS with 64-bit lanes are unallocated, so never asked for.
+#[inline]
+pub(super) fn three_same(
+    op: SimdOp,
+    esize: u32,
+    unsigned: bool,
+    d: u128,
+    n: u128,
+    m: u128,
+) -> Option<u128> {
+    match esize {
+        8 => three_same_for!(u8, i8, op, unsigned, d, n, m),
+        16 => three_same_for!(u16, i16, op, unsigned, d, n, m),
+        32 => three_same_for!(u32, i32, op, unsigned, d, n, m),
+        _ => three_same_for!(u64, i64, op, unsigned, d, n, m),
+    }
+}
+
+/// One width's shifts by immediate. `right` is 1 to esize, `left` 0 to
+/// esize - 1 (whichever the operation uses).
+macro_rules! shift_for {
+    ($u:ty, $s:ty, $op:expr, $unsigned:expr, $right:expr, $left:expr, $d:expr, $n:expr) => {{
+        use SimdOp::*;
+        const BITS: u32 = <$u>::BITS;
+        let (d, n, u, right, left) = ($d, $n, $unsigned, $right, $left);
+        // A right shift by the whole width: 0, or the sign in every bit.
+        let shr = |a: $u| -> $u {
+            if u {
+                a.checked_shr(right).unwrap_or(0)
+            } else {
+                ((a as $s) >> right.min(BITS - 1)) as $u
+            }
+        };
+        Some(match $op {
+            ShrImm => each2!($u, $s, n, n, |a: $u, _b: $u| shr(a)),
+            SraImm => each2!($u, $s, n, d, |a: $u, acc: $u| acc.wrapping_add(shr(a))),
+            ShlImm => each2!($u, $s, n, n, |a: $u, _b: $u| a << left),
+            SliImm => each2!($u, $s, n, d, |a: $u, acc: $u| {
+                let keep = (1 as $u).checked_shl(left).map_or(0, |b| b - 1);
+                (acc & keep) | (a << left)
+            }),
+            SriImm => each2!($u, $s, n, d, |a: $u, acc: $u| {
+                let inserted = (!(0 as $u)).checked_shr(right).unwrap_or(0);
+                (acc & !inserted) | (a.checked_shr(right).unwrap_or(0) & inserted)
+            }),
+            _ => return None,
+        })
+    }};
+}
+
+/// Shifts by immediate, vector (SSHR, USHR, SSRA, USRA, SHL, SLI, SRI).
+#[inline]
+pub(super) fn shift_imm(
+    op: SimdOp,
+    esize: u32,
+    unsigned: bool,
+    right: u32,
+    left: u32,
+    d: u128,
+    n: u128,
+) -> Option<u128> {
+    match esize {
+        8 => shift_for!(u8, i8, op, unsigned, right, left, d, n),
+        16 => shift_for!(u16, i16, op, unsigned, right, left, d, n),
+        32 => shift_for!(u32, i32, op, unsigned, right, left, d, n),
+        _ => shift_for!(u64, i64, op, unsigned, right, left, d, n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cpu::Cpu;
+    use crate::decode::{decode, Op};
+    use crate::test_rng::Rng;
+
+    /// Runs `word` through the fast and the generic path from the same
+    /// random registers; they must agree.
+    fn agree(word: u32, rng: &mut Rng, fast: fn(&mut Cpu), generic: fn(&mut Cpu)) {
+        let mut a = Cpu::new(0);
+        for r in a.regs.v.iter_mut() {
+            *r = rng.next() as u128 | (rng.next() as u128) << 64;
+        }
+        let mut b = Cpu::new(0);
+        b.regs = a.regs.clone();
+        fast(&mut a);
+        generic(&mut b);
+        assert_eq!(a.regs.v, b.regs.v, "{word:#010x}");
+    }
+
+    thread_local! {
+        static WORD: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    fn current() -> (crate::decode::Insn, crate::decode::SimdOp) {
+        let i = decode(WORD.with(|w| w.get()));
+        match i.op {
+            Op::Simd(op) => (i, op),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn three_same_fast_path_agrees_with_the_generic_one() {
+        use super::super::arith::{three_same, three_same_generic};
+        let mut rng = Rng(0x1a9e5);
+        // (U, opcode) of ADD, SUB, MUL, MLA, MLS, CMTST, CMEQ, CMGT, CMHI,
+        // CMGE, CMHS, SMAX, UMAX, SMIN, UMIN.
+        let ops = [
+            (0, 0b10000),
+            (1, 0b10000),
+            (0, 0b10011),
+            (0, 0b10010),
+            (1, 0b10010),
+            (0, 0b10001),
+            (1, 0b10001),
+            (0, 0b00110),
+            (1, 0b00110),
+            (0, 0b00111),
+            (1, 0b00111),
+            (0, 0b01100),
+            (1, 0b01100),
+            (0, 0b01101),
+            (1, 0b01101),
+        ];
+        let mut tried = 0;
+        for _ in 0..20_000 {
+            let (u, opcode) = ops[rng.next() as usize % ops.len()];
+            let r = rng.next() as u32;
+            let word = (r & (1 << 30)) // Q
+                | (u << 29)
+                | (0b01110 << 24)
+                | (r & (3 << 22)) // size
+                | (1 << 21)
+                | (r & (0x1f << 16)) // Rm
+                | (opcode << 11)
+                | (1 << 10)
+                | (r & 0x3ff); // Rn, Rd
+            if !matches!(decode(word).op, Op::Simd(_)) {
+                continue; // e.g. 64-bit MUL: unallocated
+            }
+            tried += 1;
+            WORD.with(|w| w.set(word));
+            agree(
+                word,
+                &mut rng,
+                |c| {
+                    let (i, op) = current();
+                    three_same(c, i, op)
+                },
+                |c| {
+                    let (i, op) = current();
+                    three_same_generic(c, i, op)
+                },
+            );
+        }
+        assert!(tried > 15_000, "{tried}");
+    }
+
+    #[test]
+    fn shift_imm_fast_path_agrees_with_the_generic_one() {
+        use super::super::shift::{shift_imm, shift_imm_generic};
+        let mut rng = Rng(0x5417);
+        // (U, opcode): SSHR, USHR, SSRA, USRA, SHL, SLI, SRI.
+        let ops = [
+            (0, 0b00000),
+            (1, 0b00000),
+            (0, 0b00010),
+            (1, 0b00010),
+            (0, 0b01010),
+            (1, 0b01010),
+            (1, 0b01000),
+        ];
+        let mut tried = 0;
+        for _ in 0..20_000 {
+            let (u, opcode) = ops[rng.next() as usize % ops.len()];
+            let r = rng.next() as u32;
+            let immh = 1 + (r >> 24) % 15;
+            let word = (r & (1 << 30))
+                | (u << 29)
+                | (0b011110 << 23)
+                | (immh << 19)
+                | (r & (7 << 16)) // immb
+                | (opcode << 11)
+                | (1 << 10)
+                | (r & 0x3ff);
+            if !matches!(decode(word).op, Op::Simd(_)) {
+                continue; // 64-bit lanes need Q=1
+            }
+            tried += 1;
+            WORD.with(|w| w.set(word));
+            agree(
+                word,
+                &mut rng,
+                |c| {
+                    let (i, op) = current();
+                    shift_imm(c, i, op)
+                },
+                |c| {
+                    let (i, op) = current();
+                    shift_imm_generic(c, i, op)
+                },
+            );
+        }
+        assert!(tried > 12_000, "{tried}");
+    }
+}
