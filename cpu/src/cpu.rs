@@ -812,6 +812,14 @@ impl Cpu {
             if self.pmu.pmcr & pmu::pmcr::E != 0 {
                 self.sync_pmu_interrupt(plat);
             }
+            // The host's debugger comes first: its breakpoint stops the
+            // machine before the guest's own debug events are looked at.
+            if one_at_a_time && self.debug.breakpoints.contains(&self.regs.pc) {
+                let pc = self.regs.pc;
+                if skip_breakpoint != Some(pc) {
+                    return Exit::Breakpoint;
+                }
+            }
             if one_at_a_time && self.software_step_due() {
                 let e = Exception::SoftwareStep {
                     isv: self.stepped.is_some(),
@@ -1999,6 +2007,25 @@ mod tests {
         cpu.debug_registers_changed();
         cpu.run(&mut mem, 2);
         assert_eq!((cpu.regs.pc, cpu.regs.x[2]), (0x1008, 0x55));
+    }
+
+    #[test]
+    fn a_host_breakpoint_wins_over_the_guests_own() {
+        let (mut cpu, mut mem) = guest_debug_machine();
+        cpu.sys.dbgbvr[0] = 0x1004;
+        cpu.sys.dbgbcr[0] = 1 | (1 << 1) | (0xf << 5);
+        cpu.debug_registers_changed();
+        cpu.add_breakpoint(0x1004);
+        assert_eq!(cpu.run(&mut mem, 10), Exit::Breakpoint);
+        assert_eq!(
+            (cpu.regs.pc, cpu.sys.esr),
+            (0x1004, 0),
+            "guest state untouched"
+        );
+        // Continuing from the host's breakpoint: the guest's fires.
+        cpu.debug.skip_breakpoint_at = Some(0x1004);
+        cpu.run(&mut mem, 1);
+        assert_eq!((cpu.regs.pc, cpu.sys.esr >> 26), (0x3200, 0x31));
     }
 
     #[test]
