@@ -12,6 +12,7 @@ use crate::decode::{decode, Op};
 use crate::exception::{Exception, Fault, FaultKind, Interrupt};
 use crate::exec::prepared::{Prepared, Step};
 use crate::exec::{self, Flow};
+use crate::idiom::{self, Idiom};
 use crate::memory::PhysMemory;
 use crate::mmu::{Regime, Tlb, Translation};
 use crate::model::IdRegisters;
@@ -162,6 +163,8 @@ pub struct Block {
     /// The last two instructions (a compare and a B.cond) are fused: the
     /// second-to-last entry runs both on the fast path. Elsewhere they run apart.
     fused: bool,
+    /// The block is a loop the run loop can do many iterations of at once.
+    idiom: Option<Idiom>,
     /// Cleared when the code it was decoded from is overwritten.
     valid: Cell<bool>,
     /// The blocks that ran after this one (see [`Link`]).
@@ -191,6 +194,7 @@ impl Block {
             pa,
             checks_breakpoints,
             fused,
+            idiom: None,
             valid: Cell::new(true),
             links: Default::default(),
             next_link: Cell::new(0),
@@ -876,6 +880,13 @@ impl Cpu {
                 loop {
                     let generation = self.code.generation;
                     loop {
+                        if let Some(idiom) = block.idiom {
+                            if self.run_idiom(idiom, limit) {
+                                // Many iterations done: look again (the loop
+                                // may have ended, the budget run out).
+                                break;
+                            }
+                        }
                         if let Some(exit) = self.run_block_fast(plat, &block) {
                             return exit;
                         }
@@ -1040,6 +1051,77 @@ impl Cpu {
         None
     }
 
+    /// Runs iterations of a recognised loop natively (see idiom.rs), within
+    /// the budget and as far as the TLB maps the memory for the fast path;
+    /// true if it ran any. The state is as after that many iterations.
+    fn run_idiom(&mut self, idiom: Idiom, limit: u64) -> bool {
+        let Idiom::ByteCopy {
+            value,
+            src,
+            dst,
+            index,
+            end,
+        } = idiom;
+        let budget = (limit - self.icount) / idiom::BYTE_COPY_LEN;
+        let (mut i, n) = (self.regs.x[index], self.regs.x[end]);
+        // Iterations until the compare finds xI == xN (2^64 if equal now).
+        let to_exit = n.wrapping_sub(i);
+        let todo = if to_exit == 0 {
+            budget
+        } else {
+            to_exit.min(budget)
+        };
+        let (base_src, base_dst) = (self.regs.x[src], self.regs.x[dst]);
+        let tlb = &self.tlb[self.mmu_index(false)];
+        let mut done = 0u64;
+        let mut last = 0u8;
+        while done < todo {
+            let (s_va, d_va) = (base_src.wrapping_add(i), base_dst.wrapping_add(i));
+            let s_entry = &tlb.entries[Tlb::index(s_va)];
+            let d_entry = &tlb.entries[Tlb::index(d_va)];
+            if s_entry.tag_read != s_va & !0xfff || d_entry.tag_write != d_va & !0xfff {
+                break;
+            }
+            let chunk = (todo - done)
+                .min(0x1000 - (s_va & 0xfff))
+                .min(0x1000 - (d_va & 0xfff)) as usize;
+            let from = (s_va as usize).wrapping_add(s_entry.addend) as *const u8;
+            let to = (d_va as usize).wrapping_add(d_entry.addend) as *mut u8;
+            // SAFETY: both TLB entries map live RAM pages, and the chunk stays
+            // inside each page. Byte by byte where the destination runs ahead
+            // of the source inside the chunk, as the guest's loop would.
+            unsafe {
+                if to as usize > from as usize && (to as usize) < from as usize + chunk {
+                    for k in 0..chunk {
+                        *to.add(k) = *from.add(k);
+                    }
+                } else {
+                    std::ptr::copy(from, to, chunk);
+                }
+                last = *to.add(chunk - 1);
+            }
+            i = i.wrapping_add(chunk as u64);
+            done += chunk as u64;
+        }
+        if done == 0 {
+            return false;
+        }
+        self.icount += done * idiom::BYTE_COPY_LEN;
+        self.regs.x[index] = i;
+        self.regs.x[value] = last as u64;
+        // The flags of the last CMP xI, xN.
+        let r = i.wrapping_sub(n);
+        let overflow = ((i ^ n) & (i ^ r)) >> 63;
+        self.regs.nzcv = (((r >> 63) as u32) << 31)
+            | (((r == 0) as u32) << 30)
+            | (((i >= n) as u32) << 29)
+            | ((overflow as u32) << 28);
+        if i == n {
+            self.regs.pc = self.regs.pc.wrapping_add(4 * idiom::BYTE_COPY_LEN);
+        }
+        true
+    }
+
     fn emit_trace(&mut self, before: &Regs, pc: u64, word: u32) {
         let Some(mut hook) = self.trace.take() else {
             return;
@@ -1154,6 +1236,8 @@ impl Cpu {
                 break;
             }
         }
+        let decoded: Vec<_> = insns.iter().map(|p| p.insn).collect();
+        let idiom = Idiom::detect(&decoded);
         let mut fused = false;
         if let [.., first, branch] = insns.as_mut_slice() {
             if let Some(both) = first.fused_with(branch) {
@@ -1161,7 +1245,9 @@ impl Cpu {
                 fused = true;
             }
         }
-        let block = Rc::new(Block::new(insns, pa, checks_breakpoints, fused));
+        let mut block = Block::new(insns, pa, checks_breakpoints, fused);
+        block.idiom = idiom;
+        let block = Rc::new(block);
         if self.code.shared.insert(pa, block.clone(), self.index) {
             let page = pa & !0xfff;
             self.tlb[0].protect_code_page(page);
@@ -1958,6 +2044,79 @@ mod tests {
         cpu.sys.oslsr = 0b1000;
         cpu.sys.mdscr = selfdebug::mdscr::MDE | selfdebug::mdscr::KDE;
         (cpu, mem)
+    }
+
+    /// GRUB's byte-copy loop at 0x1000 (then `b .`), copying `len` bytes
+    /// from `src` to `dst`; RAM filled with a pattern. Run for `budget`
+    /// instructions with the loop run natively (no trace) or one
+    /// instruction at a time (traced); returns the CPU and RAM.
+    fn byte_copy_run(src: u64, dst: u64, len: u64, budget: u64, traced: bool) -> (Cpu, Ram) {
+        let mut mem = Ram::new(0, 0x10000).unwrap();
+        for a in (0x4000..0x10000).step_by(4) {
+            let v = (a as u32).wrapping_mul(0x9e37_79b9);
+            mem.slice_mut(a, 4)
+                .unwrap()
+                .copy_from_slice(&v.to_le_bytes());
+        }
+        let code = [
+            0x3863_6824,
+            0x3823_6804,
+            0x9100_0463,
+            0xeb02_007f,
+            0x54ff_ff81,
+            0x1400_0000,
+        ];
+        write_code(&mut mem, 0x1000, &code);
+        let mut cpu = Cpu::new(0);
+        cpu.regs.pc = 0x1000;
+        cpu.regs.x[0] = dst;
+        cpu.regs.x[1] = src;
+        cpu.regs.x[2] = len;
+        if traced {
+            cpu.set_trace(Some(Box::new(|_| {})));
+        }
+        // In slices, as the board runs vCPUs.
+        let mut left = budget;
+        while left > 0 {
+            let slice = left.min(10_007);
+            let start = cpu.icount;
+            cpu.run(&mut mem, slice);
+            left -= (cpu.icount - start).min(left).max(1);
+        }
+        (cpu, mem)
+    }
+
+    #[test]
+    fn the_byte_copy_idiom_leaves_what_the_loop_would() {
+        // Disjoint across pages, overlapping both ways, and cut short by
+        // the budget (mid-copy state must match too).
+        for (src, dst, len, budget) in [
+            (0x4123, 0x9ff0, 9000, 100_000),
+            (0x5000, 0x5003, 6000, 100_000),
+            (0x6003, 0x6000, 6000, 100_000),
+            (0x4000, 0xa000, 20_000, 33_333),
+            (0x4000, 0x4000, 100, 1000),
+        ] {
+            let (fast, fast_mem) = byte_copy_run(src, dst, len, budget, false);
+            let (slow, slow_mem) = byte_copy_run(src, dst, len, budget, true);
+            let what = format!("src {src:#x} dst {dst:#x} len {len} budget {budget}");
+            assert_eq!(fast.regs.x, slow.regs.x, "{what}");
+            assert_eq!(
+                (fast.regs.pc, fast.regs.nzcv, fast.icount),
+                (slow.regs.pc, slow.regs.nzcv, slow.icount),
+                "{what}"
+            );
+            assert!(
+                fast_mem.slice(0, 0x10000) == slow_mem.slice(0, 0x10000),
+                "{what}"
+            );
+        }
+        // A copy onto the loop's own code takes the exact slow path (the
+        // code is rewritten: the loop then runs what it wrote).
+        let (fast, fast_mem) = byte_copy_run(0x4000, 0x0ff0, 0x40, 2000, false);
+        let (slow, slow_mem) = byte_copy_run(0x4000, 0x0ff0, 0x40, 2000, true);
+        assert_eq!((fast.regs.pc, fast.icount), (slow.regs.pc, slow.icount));
+        assert!(fast_mem.slice(0, 0x10000) == slow_mem.slice(0, 0x10000));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod decode;
 pub mod exception;
 pub mod exec;
+pub mod idiom;
 pub mod memory;
 pub mod mmu;
 pub mod model;
