@@ -201,6 +201,21 @@ pub(super) fn pairwise(cpu: &mut Cpu, i: Insn, op: SimdOp) {
 /// Three different: widening, narrowing and long multiply-accumulate forms
 /// (and the scalar SQDMLAL, SQDMLSL, SQDMULL). `esize` is the narrow size.
 pub(super) fn three_different(cpu: &mut Cpu, i: Insn, op: SimdOp) {
+    if !i.bit(28) {
+        let (n, m, d) = (cpu.regs.v[i.rn()], cpu.regs.v[i.rm()], cpu.regs.v[i.rd()]);
+        let upper = i.bit(30);
+        let (nh, mh) = (half(n, upper), half(m, upper));
+        let es = 8 << i.bits(23, 22);
+        if let Some(r) = super::lanes::widening(op, es, i.bit(29), nh, mh, n, d) {
+            cpu.regs.v[i.rd()] = r;
+            return;
+        }
+    }
+    three_different_generic(cpu, i, op);
+}
+
+/// [`three_different`] element by element, for every operation.
+pub(super) fn three_different_generic(cpu: &mut Cpu, i: Insn, op: SimdOp) {
     use SimdOp::*;
     let es = 8 << i.bits(23, 22);
     let wide = 2 * es;

@@ -172,6 +172,99 @@ pub(super) fn shift_imm(
     }
 }
 
+/// One width's widening operations: `$nu`/`$ns` the narrow lanes, `$wu`
+/// the wide ones. `nh`/`mh` hold the narrow source lanes (the half the
+/// instruction reads, in the low 64 bits), `nw` the wide first operand of
+/// the W forms, `d` the wide accumulator.
+macro_rules! widening_for {
+    ($nu:ty, $ns:ty, $wu:ty, $ws:ty, $op:expr, $u:expr, $nh:expr, $mh:expr, $nw:expr, $d:expr) => {{
+        use SimdOp::*;
+        let u = $u;
+        let (a, b) = (lanes!($nu, $nh), lanes!($nu, $mh));
+        let (nw, acc) = (lanes!($wu, $nw), lanes!($wu, $d));
+        let ext = |v: $nu| -> $wu {
+            if u {
+                v as $wu
+            } else {
+                v as $ns as $ws as $wu
+            }
+        };
+        let abd = |x: $nu, y: $nu| -> $wu {
+            if u {
+                x.abs_diff(y) as $wu
+            } else {
+                (x as $ns).abs_diff(y as $ns) as $wu
+            }
+        };
+        let mut r = acc;
+        for k in 0..r.len() {
+            r[k] = match $op {
+                AddL => ext(a[k]).wrapping_add(ext(b[k])),
+                SubL => ext(a[k]).wrapping_sub(ext(b[k])),
+                AddW => nw[k].wrapping_add(ext(b[k])),
+                SubW => nw[k].wrapping_sub(ext(b[k])),
+                MulL => ext(a[k]).wrapping_mul(ext(b[k])),
+                MlaL => acc[k].wrapping_add(ext(a[k]).wrapping_mul(ext(b[k]))),
+                MlsL => acc[k].wrapping_sub(ext(a[k]).wrapping_mul(ext(b[k]))),
+                AbdL => abd(a[k], b[k]),
+                AbaL => acc[k].wrapping_add(abd(a[k], b[k])),
+                _ => return None,
+            };
+        }
+        Some(from_lanes!($wu, r))
+    }};
+}
+
+/// Three different, vector, the widening forms (SADDL/UADDL, SSUBL/USUBL,
+/// SADDW/UADDW, SSUBW/USUBW, SMULL/UMULL, SMLAL/UMLAL, SMLSL/UMLSL,
+/// SABDL/UABDL, SABAL/UABAL): `nh`/`mh` are the narrow halves read (in the
+/// low 64 bits), `nw` the whole first register, `d` the destination. None
+/// for the others.
+#[inline]
+pub(super) fn widening(
+    op: SimdOp,
+    esize: u32,
+    unsigned: bool,
+    nh: u128,
+    mh: u128,
+    nw: u128,
+    d: u128,
+) -> Option<u128> {
+    match esize {
+        8 => widening_for!(u8, i8, u16, i16, op, unsigned, nh, mh, nw, d),
+        16 => widening_for!(u16, i16, u32, i32, op, unsigned, nh, mh, nw, d),
+        32 => widening_for!(u32, i32, u64, i64, op, unsigned, nh, mh, nw, d),
+        _ => None,
+    }
+}
+
+/// SSHLL/USHLL (SXTL/UXTL): the narrow lanes of `nh` (low 64 bits)
+/// extended and shifted left by `shift` (less than esize).
+#[inline]
+pub(super) fn shift_long(esize: u32, unsigned: bool, shift: u32, nh: u128) -> Option<u128> {
+    macro_rules! long {
+        ($nu:ty, $ns:ty, $wu:ty, $ws:ty) => {{
+            let a = lanes!($nu, nh);
+            let mut r = [0 as $wu; 16 / std::mem::size_of::<$wu>()];
+            for k in 0..r.len() {
+                let v = if unsigned {
+                    a[k] as $wu
+                } else {
+                    a[k] as $ns as $ws as $wu
+                };
+                r[k] = v << shift;
+            }
+            Some(from_lanes!($wu, r))
+        }};
+    }
+    match esize {
+        8 => long!(u8, i8, u16, i16),
+        16 => long!(u16, i16, u32, i32),
+        32 => long!(u32, i32, u64, i64),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::cpu::Cpu;
@@ -307,5 +400,67 @@ mod tests {
             );
         }
         assert!(tried > 12_000, "{tried}");
+    }
+    #[test]
+    fn widening_fast_paths_agree_with_the_generic_ones() {
+        use super::super::arith::{three_different, three_different_generic};
+        use super::super::shift::{shift_long, shift_long_generic};
+        let mut rng = Rng(0x3d1ff);
+        let mut tried = 0;
+        for _ in 0..20_000 {
+            let r = rng.next() as u32;
+            let word = if r & 1 == 0 {
+                // Three different: SADDL, SADDW, SSUBL, SSUBW, SABAL, SABDL,
+                // SMLAL, SMLSL, SMULL and their U forms, sizes 8-32.
+                let opcodes = [0, 1, 2, 3, 5, 7, 8, 10, 12];
+                let opcode = opcodes[(r >> 1) as usize % opcodes.len()];
+                (r & (1 << 30))
+                    | (r & (1 << 29))
+                    | (0b01110 << 24)
+                    | ((((r >> 22) & 3) % 3) << 22)
+                    | (1 << 21)
+                    | (r & (0x1f << 16))
+                    | (opcode << 12)
+                    | (rng.next() as u32 & 0x3ff)
+            } else {
+                // SSHLL/USHLL with immh 0001-0111.
+                let immh = 1 + (r >> 4) % 7;
+                (r & (1 << 30))
+                    | (r & (1 << 29))
+                    | (0b011110 << 23)
+                    | (immh << 19)
+                    | (((r >> 8) & 7) << 16)
+                    | (0b10100 << 11)
+                    | (1 << 10)
+                    | (rng.next() as u32 & 0x3ff)
+            };
+            if !matches!(decode(word).op, Op::Simd(_)) {
+                continue;
+            }
+            tried += 1;
+            WORD.with(|w| w.set(word));
+            if r & 1 == 0 {
+                agree(
+                    word,
+                    &mut rng,
+                    |c| {
+                        let (i, op) = current();
+                        three_different(c, i, op)
+                    },
+                    |c| {
+                        let (i, op) = current();
+                        three_different_generic(c, i, op)
+                    },
+                );
+            } else {
+                agree(
+                    word,
+                    &mut rng,
+                    |c| shift_long(c, current().0),
+                    |c| shift_long_generic(c, current().0),
+                );
+            }
+        }
+        assert!(tried > 15_000, "{tried}");
     }
 }

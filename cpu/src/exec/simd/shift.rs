@@ -119,6 +119,19 @@ pub(super) fn shift_long(cpu: &mut Cpu, i: Insn) {
     let (es, immhb) = imm_shape(i);
     let shift = immhb - es;
     let u = i.bit(29);
+    let nh = half(cpu.regs.v[i.rn()], i.bit(30));
+    if let Some(r) = super::lanes::shift_long(es, u, shift, nh) {
+        cpu.regs.v[i.rd()] = r;
+        return;
+    }
+    shift_long_generic(cpu, i);
+}
+
+/// [`shift_long`] element by element.
+pub(super) fn shift_long_generic(cpu: &mut Cpu, i: Insn) {
+    let (es, immhb) = imm_shape(i);
+    let shift = immhb - es;
+    let u = i.bit(29);
     let count = 64 / es;
     let n = unpack(half(cpu.regs.v[i.rn()], i.bit(30)), es);
     let mut r = [0u64; 16];
