@@ -28,6 +28,13 @@ _start:
 2:  adrp    x0, vectors
     add     x0, x0, :lo12:vectors
     msr     vbar_el1, x0
+#ifdef RT_FPSIMD
+    /* Programs built with FP/SIMD (bench/compute.c): no FP/SIMD traps at EL1/EL0
+     * (CPACR_EL1.FPEN = 0b11) before any compiled code runs. Everything else keeps
+     * FPEN = 0 and traps. */
+    mov     x0, #(3 << 20)
+    msr     cpacr_el1, x0
+#endif
     isb
     bl      main
     bl      sh_exit
