@@ -14,27 +14,34 @@
 //! `differential/gen.rs`.
 //!
 //! Groups: dp_imm, dp_reg, branch, ldst, excl, atomic, sys, mixed (all from the base
-//! decode table) and fp, simd (from `a64_fp::FP` and `a64_simd::SIMD`; skipped, with
-//! a line saying so, while those tables are empty).
+//! decode table) and fp, simd (from `a64_fp::FP` and `a64_simd::SIMD`; reported as
+//! ignored, with the reason, while those tables are empty).
 //!
 //! Environment:
 //! - `ARMVM_DIFF_SEED`: base seed (decimal or 0x-hex); default fixed, so CI is stable.
 //! - `ARMVM_DIFF_COUNT`: random cases per group (default 4000).
-//! - `ARMVM_DIFF_GROUP`: run only the named group(s), comma-separated.
+//! - `ARMVM_DIFF_GROUP`: run only the named group(s), comma-separated (the others are
+//!   reported as ignored); a libtest filter does the same for one name.
 //! - `ARMVM_DIFF_CASE`: run only the case with this label (`random #12`, `directed #3`).
-//! - `ARMVM_DIFF_JOBS`: worker threads (default: available cores).
+//! - `ARMVM_DIFF_JOBS`: worker threads per group (default: available cores divided by
+//!   the number of groups running at once).
 //! - `ARMVM_DIFF_SHOW`: mismatches described per group (default 5).
 //! - `ARMVM_DIFF_KEEP`: keep each worker's last executable in the temp directory.
 //! - `ARMVM_QEMU_AARCH64`: the qemu-aarch64 binary (default: from PATH).
 //!
-//! The run prints one line per group (`group: N cases, M mismatches`) and fails on
-//! any mismatch that is not in `differential/known.rs`.
+//! Each group is one test (a libtest-mimic trial named after the group), so
+//! libtest's options work: `--list`, a name filter or `--exact ldst`, `--skip`,
+//! `--test-threads N` (groups run at once; each gets cores / N worker threads unless
+//! `ARMVM_DIFF_JOBS` says otherwise). A group prints one line
+//! (`group: N cases, M mismatches`) and fails on any mismatch that is not in
+//! `differential/known.rs`, with the mismatches described in its failure message. A
+//! group whose decode table is empty, or left out by `ARMVM_DIFF_GROUP`, is reported
+//! as ignored, with the reason.
 
 #[path = "differential/asm.rs"]
 mod asm;
 #[path = "differential/case.rs"]
 mod case;
-mod common;
 #[path = "differential/directed.rs"]
 mod directed;
 #[path = "differential/elf.rs"]
@@ -55,12 +62,13 @@ mod rng;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use armvm_cpu::decode::a64::Encoding;
 use case::{Case, Outcome};
 use gen::{Gen, Group, Kind};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use report::Mismatch;
 use rng::Rng;
 
@@ -127,10 +135,10 @@ fn random_case(group: &Group, sets: &RowSets, seed: u64, gi: usize, i: u64) -> C
     g.finish(group.name, format!("random #{i}"))
 }
 
-/// A batch to run: directed cases, or random cases `start..end` of a group.
+/// A batch of a group to run: directed cases, or random cases `start..end`.
 enum Job {
-    Cases(usize, Vec<Case>),
-    Random(usize, u64, u64),
+    Cases(Vec<Case>),
+    Random(u64, u64),
 }
 
 #[derive(Default)]
@@ -241,163 +249,219 @@ impl Runner {
     }
 }
 
-fn main() {
-    if common::skipped_by_args("differential") {
-        return;
-    }
-    let seed = env_u64("ARMVM_DIFF_SEED").unwrap_or(DEFAULT_SEED);
-    let count = env_u64("ARMVM_DIFF_COUNT").unwrap_or(DEFAULT_COUNT);
-    let show = env_u64("ARMVM_DIFF_SHOW").unwrap_or(5) as usize;
-    let jobs = env_u64("ARMVM_DIFF_JOBS")
-        .map(|j| j.max(1) as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let only_groups: Option<Vec<String>> = std::env::var("ARMVM_DIFF_GROUP")
-        .ok()
-        .map(|s| s.split(',').map(|g| g.trim().to_string()).collect());
-    let only_case = std::env::var("ARMVM_DIFF_CASE").ok();
+/// The run's settings, from the environment.
+struct Settings {
+    seed: u64,
+    count: u64,
+    show: usize,
+    only_groups: Option<Vec<String>>,
+    only_case: Option<String>,
+}
 
-    if let Err(e) = asm::self_check() {
-        println!("differential: FAILED: {e}");
-        println!("differential: 0 passed, 1 failed");
-        std::process::exit(1);
-    }
-    let Some(qemu) = qemu::find() else {
-        println!(
-            "differential: FAILED: qemu-aarch64 not found (PATH or ARMVM_QEMU_AARCH64). \
-             Install it with the project's setup script: scripts/setup.sh"
-        );
-        println!("differential: 0 passed, 1 failed");
-        std::process::exit(1);
-    };
-    println!(
-        "differential: seed {seed:#x}, {count} random cases per group, qemu {} -cpu {}",
-        qemu.display(),
-        qemu::QEMU_CPU
-    );
+/// What the group trials share.
+struct Shared {
+    settings: Settings,
+    groups: Vec<Group>,
+    sets: RowSets,
+    /// Worker threads (qemu and armvm runs at once) per group trial.
+    workers: AtomicUsize,
+    /// The harness's self-check and qemu, done by the first trial that runs (so that
+    /// `--list` runs nothing).
+    ready: OnceLock<Result<PathBuf, String>>,
+    /// Cases per entry of `known::KNOWN`, over all groups.
+    known_hits: Mutex<Vec<usize>>,
+    /// When the last progress line was printed.
+    last_report: Mutex<Instant>,
+}
 
-    let groups = gen::groups();
-    let sets = RowSets::new(&groups);
-    for t in gen::untested_rows() {
-        println!("note: no generator covers base-table row \"{t}\"");
+impl Shared {
+    fn ready(&self) -> Result<&Path, Failed> {
+        let r = self.ready.get_or_init(|| {
+            asm::self_check().map_err(|e| format!("the harness's self-check failed: {e}"))?;
+            let qemu = qemu::find().ok_or_else(|| {
+                "qemu-aarch64 not found (PATH or ARMVM_QEMU_AARCH64). \
+                 Install it with the project's setup script: scripts/setup.sh"
+                    .to_string()
+            })?;
+            let s = &self.settings;
+            let mut head = format!(
+                "differential: seed {:#x}, {} random cases per group, qemu {} -cpu {}\n",
+                s.seed,
+                s.count,
+                qemu.display(),
+                qemu::QEMU_CPU
+            );
+            for t in gen::untested_rows() {
+                head += &format!("note: no generator covers base-table row \"{t}\"\n");
+            }
+            print!("{head}");
+            Ok(qemu)
+        });
+        r.as_deref().map_err(Failed::from)
     }
+}
+
+/// Runs the directed and random cases of group `gi`.
+fn run_group(sh: &Shared, gi: usize) -> Result<Completion, Failed> {
+    let g = &sh.groups[gi];
+    let s = &sh.settings;
+    if let Some(only) = &s.only_groups {
+        if !only.iter().any(|o| o == g.name) {
+            return Ok(Completion::ignored_with(format!(
+                "not among ARMVM_DIFF_GROUP={}",
+                only.join(",")
+            )));
+        }
+    }
+    if g.rows.is_empty() {
+        let table = if g.kind == Kind::Fp {
+            "a64_fp::FP"
+        } else {
+            "a64_simd::SIMD"
+        };
+        return Ok(Completion::ignored_with(format!(
+            "decode table {table} is empty (expected until its rows land)"
+        )));
+    }
+    let qemu = sh.ready()?;
 
     // Directed cases are generated here; random ones by the workers, batch by batch,
     // so that millions of cases need no memory up front.
-    let mut jobs_list: Vec<Job> = Vec::new();
-    let mut notes: Vec<Vec<String>> = vec![Vec::new(); groups.len()];
-    let mut skipped = vec![false; groups.len()];
-    let wanted = |label: &str| match &only_case {
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut notes = Vec::new();
+    let wanted = |label: &str| match &s.only_case {
         Some(l) => label == l || label.starts_with(&format!("{l}:")),
         None => true,
     };
-    for (gi, g) in groups.iter().enumerate() {
-        if let Some(only) = &only_groups {
-            if !only.iter().any(|o| o == g.name) {
-                skipped[gi] = true;
-                continue;
+    let mut cases = directed::cases(g.kind, g.name, s.seed);
+    if matches!(g.kind, Kind::Fp | Kind::Simd) {
+        // FP/SIMD rows land piecemeal: directed words armvm does not decode yet are
+        // left out (and counted) rather than failing.
+        let before = cases.len();
+        cases.retain(|c| c.insns.iter().all(|&w| armvm_cpu::decode::is_allocated(w)));
+        if cases.len() < before {
+            notes.push(format!(
+                "{} directed cases left out: armvm does not decode them yet",
+                before - cases.len()
+            ));
+        }
+    }
+    cases.retain(|c| wanted(&c.label));
+    for chunk in cases.chunks(BATCH) {
+        jobs.push(Job::Cases(chunk.to_vec()));
+    }
+    match &s.only_case {
+        Some(l) => {
+            if let Some(i) = l.strip_prefix("random #").and_then(|n| n.parse().ok()) {
+                jobs.push(Job::Random(i, i + 1));
             }
         }
-        if g.rows.is_empty() {
-            skipped[gi] = true;
-            let table = if g.kind == Kind::Fp {
-                "a64_fp::FP"
-            } else {
-                "a64_simd::SIMD"
-            };
-            println!(
-                "{}: skipped: decode table {table} is empty (expected until its rows land)",
-                g.name
-            );
-            continue;
-        }
-        let mut cases = directed::cases(g.kind, g.name, seed);
-        if matches!(g.kind, Kind::Fp | Kind::Simd) {
-            // FP/SIMD rows land piecemeal: directed words armvm does not decode yet are
-            // left out (and counted) rather than failing.
-            let before = cases.len();
-            cases.retain(|c| c.insns.iter().all(|&w| armvm_cpu::decode::is_allocated(w)));
-            if cases.len() < before {
-                notes[gi].push(format!(
-                    "{} directed cases left out: armvm does not decode them yet",
-                    before - cases.len()
-                ));
-            }
-        }
-        cases.retain(|c| wanted(&c.label));
-        for chunk in cases.chunks(BATCH) {
-            jobs_list.push(Job::Cases(gi, chunk.to_vec()));
-        }
-        let random: Vec<u64> = match &only_case {
-            Some(l) => l
-                .strip_prefix("random #")
-                .and_then(|n| n.parse().ok())
-                .into_iter()
-                .collect(),
-            None => Vec::new(),
-        };
-        if only_case.is_some() {
-            for i in random {
-                jobs_list.push(Job::Random(gi, i, i + 1));
-            }
-        } else {
+        None => {
             let mut start = 0;
-            while start < count {
-                let end = (start + BATCH as u64).min(count);
-                jobs_list.push(Job::Random(gi, start, end));
+            while start < s.count {
+                let end = (start + BATCH as u64).min(s.count);
+                jobs.push(Job::Random(start, end));
                 start = end;
             }
         }
     }
     // Run the random batches in order (the queue pops from the end).
-    jobs_list.reverse();
+    jobs.reverse();
 
-    let started = Instant::now();
-    let dir = std::env::temp_dir();
-    let total_jobs = jobs_list.len();
+    let t = run_jobs(sh, qemu, gi, jobs);
+    let unknown: Vec<&Mismatch> = t.mismatches.iter().filter(|m| m.known.is_none()).collect();
+    {
+        let mut hits = sh.known_hits.lock().unwrap();
+        for k in t.mismatches.iter().filter_map(|m| m.known) {
+            if let Some(i) = known::KNOWN.iter().position(|e| e.note == k) {
+                hits[i] += 1;
+            }
+        }
+    }
+    let known_count = t.mismatches.len() - unknown.len();
+    let mut line = format!(
+        "{}: {} cases, {} mismatches",
+        g.name,
+        t.cases,
+        unknown.len()
+    );
+    if known_count > 0 {
+        line += &format!(" (+{known_count} known)");
+    }
+    if t.both_faulted > 0 {
+        line += &format!(", {} faulted alike on both", t.both_faulted);
+    }
+    if !t.errors.is_empty() {
+        line += &format!(", {} harness errors", t.errors.len());
+    }
+    for n in &notes {
+        line += &format!("\n  note: {n}");
+    }
+    println!("{line}");
+    if unknown.is_empty() && t.errors.is_empty() {
+        return Ok(Completion::Completed);
+    }
+    let mut msg = line;
+    for e in &t.errors {
+        msg += &format!("\n  error: {e}");
+    }
+    msg.push('\n');
+    for m in unknown.iter().take(s.show) {
+        msg += &m.describe(s.seed);
+    }
+    if unknown.len() > s.show {
+        msg += &format!(
+            "  ... {} more mismatches in {} (ARMVM_DIFF_SHOW=N shows more)\n",
+            unknown.len() - s.show,
+            g.name
+        );
+    }
+    Err(msg.into())
+}
+
+/// Runs the batches of group `gi` on its worker threads.
+fn run_jobs(sh: &Shared, qemu: &Path, gi: usize, jobs: Vec<Job>) -> Tally {
+    let group = sh.groups[gi].name;
+    let total_jobs = jobs.len();
+    let workers = sh
+        .workers
+        .load(Ordering::Relaxed)
+        .clamp(1, total_jobs.max(1));
     let finished = AtomicUsize::new(0);
-    let last_report = Mutex::new(Instant::now());
-    let queue = Mutex::new(jobs_list);
-    let tallies: Vec<Mutex<Tally>> = groups
-        .iter()
-        .map(|_| Mutex::new(Tally::default()))
-        .collect();
+    let queue = Mutex::new(jobs);
+    let total = Mutex::new(Tally::default());
+    let dir = std::env::temp_dir();
     std::thread::scope(|s| {
-        for w in 0..jobs {
-            let queue = &queue;
-            let (finished, last_report) = (&finished, &last_report);
-            let tallies = &tallies;
-            let (groups, sets) = (&groups, &sets);
+        for w in 0..workers {
+            let (queue, finished, total) = (&queue, &finished, &total);
             let runner = Runner {
-                qemu: qemu.clone(),
+                qemu: qemu.to_path_buf(),
                 dir: dir.clone(),
-                seed,
+                seed: sh.settings.seed,
             };
             s.spawn(move || {
                 let file = runner
                     .dir
-                    .join(format!("armvm-diff-{}-{w}.elf", std::process::id()));
+                    .join(format!("armvm-diff-{}-{group}-{w}.elf", std::process::id()));
                 loop {
                     let job = queue.lock().unwrap().pop();
-                    let (gi, cases) = match job {
+                    let cases = match job {
                         None => break,
-                        Some(Job::Cases(gi, cases)) => (gi, cases),
-                        Some(Job::Random(gi, start, end)) => (
-                            gi,
-                            (start..end)
-                                .map(|i| random_case(&groups[gi], sets, seed, gi, i))
-                                .collect(),
-                        ),
+                        Some(Job::Cases(cases)) => cases,
+                        Some(Job::Random(start, end)) => (start..end)
+                            .map(|i| random_case(&sh.groups[gi], &sh.sets, runner.seed, gi, i))
+                            .collect(),
                     };
                     let mut t = Tally::default();
                     runner.run_batch(&file, &cases, &mut t);
                     let done = finished.fetch_add(1, Ordering::Relaxed) + 1;
-                    let mut last = last_report.lock().unwrap();
+                    let mut last = sh.last_report.lock().unwrap();
                     if last.elapsed().as_secs() >= 30 {
                         *last = Instant::now();
-                        eprintln!("differential: {done} of {total_jobs} batches done");
+                        eprintln!("differential: {group}: {done} of {total_jobs} batches done");
                     }
                     drop(last);
-                    let mut total = tallies[gi].lock().unwrap();
+                    let mut total = total.lock().unwrap();
                     total.cases += t.cases;
                     total.both_faulted += t.both_faulted;
                     total.mismatches.extend(t.mismatches);
@@ -409,71 +473,60 @@ fn main() {
             });
         }
     });
+    total.into_inner().unwrap()
+}
 
-    let mut passed = 0;
-    let mut failed = 0;
-    let mut known_hits = vec![0usize; known::KNOWN.len()];
-    for (gi, g) in groups.iter().enumerate() {
-        if skipped[gi] {
-            continue;
-        }
-        let t = tallies[gi].lock().unwrap();
-        let unknown: Vec<&Mismatch> = t.mismatches.iter().filter(|m| m.known.is_none()).collect();
-        for m in &t.mismatches {
-            if let Some(k) = m.known {
-                if let Some(i) = known::KNOWN.iter().position(|e| e.note == k) {
-                    known_hits[i] += 1;
-                }
-            }
-        }
-        let known_count = t.mismatches.len() - unknown.len();
-        let mut line = format!(
-            "{}: {} cases, {} mismatches",
-            g.name,
-            t.cases,
-            unknown.len()
-        );
-        if known_count > 0 {
-            line += &format!(" (+{known_count} known)");
-        }
-        if t.both_faulted > 0 {
-            line += &format!(", {} faulted alike on both", t.both_faulted);
-        }
-        if !t.errors.is_empty() {
-            line += &format!(", {} harness errors", t.errors.len());
-        }
-        println!("{line}");
-        for n in &notes[gi] {
-            println!("  note: {n}");
-        }
-        for e in &t.errors {
-            println!("  error: {e}");
-        }
-        for m in unknown.iter().take(show) {
-            print!("{}", m.describe(seed));
-        }
-        if unknown.len() > show {
+fn main() {
+    let args = Arguments::from_args();
+    let settings = Settings {
+        seed: env_u64("ARMVM_DIFF_SEED").unwrap_or(DEFAULT_SEED),
+        count: env_u64("ARMVM_DIFF_COUNT").unwrap_or(DEFAULT_COUNT),
+        show: env_u64("ARMVM_DIFF_SHOW").unwrap_or(5) as usize,
+        only_groups: std::env::var("ARMVM_DIFF_GROUP")
+            .ok()
+            .map(|s| s.split(',').map(|g| g.trim().to_string()).collect()),
+        only_case: std::env::var("ARMVM_DIFF_CASE").ok(),
+    };
+    let groups = gen::groups();
+    let sets = RowSets::new(&groups);
+    let shared = Arc::new(Shared {
+        settings,
+        sets,
+        workers: AtomicUsize::new(1),
+        ready: OnceLock::new(),
+        known_hits: Mutex::new(vec![0; known::KNOWN.len()]),
+        last_report: Mutex::new(Instant::now()),
+        groups,
+    });
+    let trials: Vec<Trial> = (0..shared.groups.len())
+        .map(|gi| {
+            let sh = Arc::clone(&shared);
+            Trial::ignorable_test(shared.groups[gi].name, move || run_group(&sh, gi))
+        })
+        .collect();
+
+    // The cores are shared between the trials that run at once: by default each
+    // group trial gets cores / (trials running at once) worker threads.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let selected = trials
+        .iter()
+        .filter(|t| !args.is_filtered_out(t) && !args.is_ignored(t))
+        .count();
+    let at_once = args.test_threads.unwrap_or(cores).min(selected).max(1);
+    let workers = env_u64("ARMVM_DIFF_JOBS")
+        .map(|j| j.max(1) as usize)
+        .unwrap_or((cores / at_once).max(1));
+    shared.workers.store(workers, Ordering::Relaxed);
+
+    let conclusion = libtest_mimic::run(&args, trials);
+    if !args.list {
+        let hits = shared.known_hits.lock().unwrap();
+        for (k, hits) in known::KNOWN.iter().zip(hits.iter()) {
             println!(
-                "  ... {} more mismatches in {}",
-                unknown.len() - show,
-                g.name
+                "known failure ({hits} cases this run): {:#010x}/{:#010x}: {}",
+                k.value, k.mask, k.note
             );
         }
-        if unknown.is_empty() && t.errors.is_empty() {
-            passed += 1;
-        } else {
-            failed += 1;
-        }
     }
-    for (k, hits) in known::KNOWN.iter().zip(&known_hits) {
-        println!(
-            "known failure ({hits} cases this run): {:#010x}/{:#010x}: {}",
-            k.value, k.mask, k.note
-        );
-    }
-    println!("differential: {:.1}s", started.elapsed().as_secs_f64());
-    println!("differential: {passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    conclusion.exit();
 }

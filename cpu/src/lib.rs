@@ -20,8 +20,11 @@ pub mod pmu;
 pub mod selfdebug;
 pub mod state;
 pub mod sysreg;
-#[cfg(test)]
+#[cfg(any(test, feature = "testkit"))]
 mod test_rng;
+#[cfg(any(test, feature = "testkit"))]
+#[doc(hidden)]
+pub mod testkit;
 
 pub use cpu::{Access, Cpu, Exit, Platform};
 pub use exception::Exception;

@@ -77,40 +77,89 @@ static void test_readc(void)
     CHECK_EQ(111, "SYS_READC second character", b, 'z');
 }
 
+/*
+ * SYS_CLOCK counts centiseconds, SYS_ELAPSED ticks of SYS_TICKFREQ. Each is polled
+ * until it has advanced by a set step; the generic timer's counter (CNTVCT_EL0)
+ * bounds every wait, so a clock that is stuck (or not counting at all) fails the
+ * checks instead of hanging the program. The counter also checks the pace: QEMU
+ * counts host CPU time for SYS_CLOCK and host time for SYS_ELAPSED, armvm derives
+ * both from its counter, so neither may run much faster than the counter.
+ */
+#define CLOCK_STEP 5    /* centiseconds to wait for on SYS_CLOCK */
+#define WAIT_LIMIT_S 5  /* longest wait for either clock, by the counter */
+
+/* ticks at hz in microseconds, without overflow for any interval seen here. */
+static u64 to_us(u64 ticks, u64 hz)
+{
+    return ticks / hz * 1000000 + ticks % hz * 1000000 / hz;
+}
+
 static void test_time(void)
 {
     u64 freq = read_sysreg(cntfrq_el0);
     long tickfreq = semihost(SYS_TICKFREQ, 0);
-    printf("tickfreq %ld\n", tickfreq);
+    printf("tickfreq %ld, counter %lu Hz\n", tickfreq, freq);
     CHECK(120, "SYS_TICKFREQ > 0", tickfreq > 0);
+    CHECK(129, "CNTFRQ_EL0 > 0", freq > 0);
+    if (freq == 0)
+        return;
+    u64 limit = freq * WAIT_LIMIT_S;
 
-    volatile u64 e0 = 0, e1 = 0;
-    long c0 = semihost(SYS_CLOCK, 0);
-    long r0 = semihost(SYS_ELAPSED, (u64)&e0);
-    u64 t0 = counter();
-    delay_ticks(freq / 20); /* 50 ms by the generic timer */
-    u64 t1 = counter();
-    long c1 = semihost(SYS_CLOCK, 0);
-    long r1 = semihost(SYS_ELAPSED, (u64)&e1);
-    printf("clock %ld -> %ld cs, elapsed %lu -> %lu ticks, counter %lu ticks\n", c0, c1,
-           (u64)e0, (u64)e1, t1 - t0);
-
+    /* SYS_CLOCK: poll until it is CLOCK_STEP centiseconds on. */
+    long c0 = semihost(SYS_CLOCK, 0), c = c0, prev = c0;
+    int went_back = 0;
+    u64 t0 = counter(), waited;
+    do {
+        c = semihost(SYS_CLOCK, 0);
+        if (c < prev)
+            went_back = 1;
+        prev = c;
+        waited = counter() - t0;
+    } while (c - c0 < CLOCK_STEP && waited < limit);
+    u64 waited_cs = waited * 100 / freq;
+    printf("clock %ld -> %ld cs over %lu cs by the counter\n", c0, c, waited_cs);
     CHECK(121, "SYS_CLOCK >= 0", c0 >= 0);
-    /* Not "advanced by 5": QEMU counts host CPU time, armvm wall-clock time. */
-    CHECK(122, "SYS_CLOCK does not go back", c1 >= c0);
-    CHECK(123, "SYS_CLOCK advanced by < 10 s over 50 ms", c1 - c0 < 1000);
+    CHECK(122, "SYS_CLOCK does not go back", !went_back);
+    CHECK(123, "SYS_CLOCK advanced by 5 cs within 5 s by the counter", c - c0 >= CLOCK_STEP);
+    /* Reaching c0 + 5 takes more than 4 cs. QEMU's CPU time may run ahead of the
+     * counter when more than one of its threads is busy: allow a factor of 4 (a
+     * clock in milliseconds instead of centiseconds is 10 times too fast). */
+    CHECK(130, "SYS_CLOCK not faster than 4 times the counter",
+          waited * 100 * 4 >= (u64)(CLOCK_STEP - 1) * freq);
+    CHECK(131, "SYS_CLOCK not 10 times slower than the counter (+ 1 s)",
+          waited_cs <= (u64)(c - c0) * 10 + 100);
+    /* Polled, so it cannot overshoot by much (10 s: a stalled host is no failure). */
+    CHECK(133, "SYS_CLOCK advanced by < 10 s", c - c0 < 1000);
+
+    /* SYS_ELAPSED: poll until it is 50 ms on by SYS_TICKFREQ. */
+    volatile u64 e0 = 0, e = 0;
+    long r0 = semihost(SYS_ELAPSED, (u64)&e0);
     CHECK_EQ(124, "SYS_ELAPSED returns 0", r0, 0);
-    CHECK_EQ(125, "SYS_ELAPSED returns 0 (second call)", r1, 0);
-    if (tickfreq > 0) {
-        /* Elapsed time in microseconds, compared with the counter's. */
-        u64 el_us = (e1 - e0) * 1000000 / (u64)tickfreq;
-        u64 ct_us = (t1 - t0) * 1000000 / freq;
-        printf("elapsed %lu us, counter %lu us\n", el_us, ct_us);
-        CHECK(126, "SYS_ELAPSED advanced", e1 > e0);
-        CHECK(127, "SYS_ELAPSED interval >= half the counter's", el_us * 2 >= ct_us);
-        CHECK(128, "SYS_ELAPSED interval <= 10x the counter's + 1 s",
-              el_us <= ct_us * 10 + 1000000);
-    }
+    if (tickfreq <= 0)
+        return;
+    u64 step = (u64)tickfreq / 20;
+    long r = 0;
+    int e_back = 0;
+    u64 e_prev = e0;
+    t0 = counter();
+    do {
+        r |= semihost(SYS_ELAPSED, (u64)&e);
+        if (e < e_prev)
+            e_back = 1;
+        e_prev = e;
+        waited = counter() - t0;
+    } while (e - e0 < step && waited < limit && !e_back);
+    u64 el_us = to_us(e - e0, (u64)tickfreq);
+    u64 ct_us = to_us(waited, freq);
+    printf("elapsed %lu -> %lu ticks (%lu us) over %lu us by the counter\n", (u64)e0,
+           (u64)e, el_us, ct_us);
+    CHECK_EQ(125, "SYS_ELAPSED returns 0 (while polling)", r, 0);
+    CHECK(126, "SYS_ELAPSED does not go back", !e_back);
+    CHECK(127, "SYS_ELAPSED advanced by 50 ms within 5 s by the counter", e - e0 >= step);
+    CHECK(128, "SYS_ELAPSED not faster than twice the counter", ct_us * 2 >= el_us);
+    CHECK(132, "SYS_ELAPSED not 10 times slower than the counter (+ 1 s)",
+          ct_us <= el_us * 10 + 1000000);
+    CHECK(134, "SYS_ELAPSED advanced by < 10 s", el_us < 10000000);
 }
 
 int main(void)

@@ -274,16 +274,3 @@ pub fn assert_no_kernel_trouble(output: &str) {
         }
     }
 }
-
-/// For the tests without libtest's harness (`harness = false`): `--list` names
-/// the one test, and a name filter that does not match it skips the run (as
-/// libtest would), so that test runners can work with them.
-pub fn skipped_by_args(name: &str) -> bool {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        println!("{name}: test");
-        return true;
-    }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str()))
-}

@@ -138,11 +138,12 @@ impl Mismatch {
         let c = &self.case;
         let _ = writeln!(
             s,
-            "MISMATCH in {}, {} (reproduce: ARMVM_DIFF_SEED={seed:#x} ARMVM_DIFF_GROUP={} ARMVM_DIFF_CASE=\"{}\")",
+            "MISMATCH in {}, {} (reproduce: ARMVM_DIFF_SEED={seed:#x} ARMVM_DIFF_CASE=\"{}\" \
+             cargo test --release --test differential -- --exact {})",
             c.group,
             c.label,
-            c.group,
-            c.label.split(':').next().unwrap_or(&c.label)
+            c.label.split(':').next().unwrap_or(&c.label),
+            c.group
         );
         if let Some(k) = self.known {
             let _ = writeln!(s, "  known failure: {k}");

@@ -214,8 +214,22 @@ impl Insn {
 mod tests {
     use super::*;
 
-    /// Random words over the whole encoding space: any word matched by two rows must
-    /// be a listed overlap.
+    /// Whether `first` and `second` (in table order) may both match a word, the first
+    /// taking it.
+    fn overlap_listed(first: Op, second: Op) -> bool {
+        let pair = (first, second);
+        a64::ALLOWED_OVERLAPS.contains(&pair)
+            || a64_fp::ALLOWED_OVERLAPS.contains(&pair)
+            || a64_simd::ALLOWED_OVERLAPS.contains(&pair)
+    }
+
+    /// Any word matched by two rows must be a listed overlap. Uniform random words
+    /// hardly ever reach a row with many fixed bits (one with 24 is hit once in 2^24
+    /// words), so the candidates are also derived from the rows themselves: each
+    /// row's pattern with its fields filled in (all zeros, all ones, random), the
+    /// same for each one-bit neighbour of the pattern (one fixed bit flipped), and,
+    /// for every two rows whose fixed bits agree, words matching both patterns.
+    /// Guards are what tells those apart, so every candidate is tried against all rows.
     #[test]
     fn no_unlisted_overlaps() {
         let tables: Vec<&a64::Encoding> = a64::BASE
@@ -224,24 +238,83 @@ mod tests {
             .chain(a64_simd::SIMD.iter())
             .collect();
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..200_000 {
+        let mut random = move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let word = x as u32;
-            let hits: Vec<&&a64::Encoding> = tables.iter().filter(|e| e.matches(word)).collect();
-            if hits.len() > 1 {
-                let pair = (hits[0].op, hits[1].op);
-                let listed = a64::ALLOWED_OVERLAPS.contains(&pair)
-                    || a64_fp::ALLOWED_OVERLAPS.contains(&pair)
-                    || a64_simd::ALLOWED_OVERLAPS.contains(&pair);
-                assert!(
-                    listed,
-                    "{word:#010x} matches {} and {}",
-                    hits[0].title, hits[1].title
-                );
+            (x >> 16) as u32
+        };
+        // Values for the field bits of a pattern: the extremes first, then random.
+        let mut fill = move |k: usize| match k {
+            0 => 0,
+            1 => u32::MAX,
+            _ => random(),
+        };
+        // Unlisted overlaps found, by pair of rows (in table order): a word both
+        // match and how it was found.
+        let mut found: std::collections::BTreeMap<(usize, usize), (u32, &str)> = Default::default();
+        let mut words = 0u64;
+        let mut check = |word: u32, how: &'static str| {
+            words += 1;
+            let mut hits = (0..tables.len()).filter(|&i| tables[i].matches(word));
+            let Some(first) = hits.next() else {
+                return;
+            };
+            let mut earlier = vec![first];
+            for j in hits {
+                for &i in &earlier {
+                    if !overlap_listed(tables[i].op, tables[j].op) {
+                        found.entry((i, j)).or_insert((word, how));
+                    }
+                }
+                earlier.push(j);
+            }
+        };
+
+        for _ in 0..200_000 {
+            let word = fill(2);
+            check(word, "random word");
+        }
+        for e in &tables {
+            let free = !e.mask;
+            for k in 0..128 {
+                check(e.value | (fill(k) & free), "row pattern");
+            }
+            for b in (0..32).filter(|b| e.mask & (1 << b) != 0) {
+                let neighbour = e.value ^ (1 << b);
+                for k in 0..32 {
+                    check(neighbour | (fill(k) & free), "one-bit neighbour");
+                }
             }
         }
+        for (i, a) in tables.iter().enumerate() {
+            for b in &tables[i + 1..] {
+                if (a.value ^ b.value) & a.mask & b.mask != 0 {
+                    continue;
+                }
+                // Only guards keep these two apart: sample them harder.
+                let (mask, value) = (a.mask | b.mask, a.value | b.value);
+                for k in 0..1024 {
+                    check(value | (fill(k) & !mask), "both patterns");
+                }
+            }
+        }
+        let report: Vec<String> = found
+            .iter()
+            .map(|(&(i, j), &(word, how))| {
+                format!(
+                    "{word:#010x} ({how}) matches {:?} \"{}\" and then {:?} \"{}\"",
+                    tables[i].op, tables[i].title, tables[j].op, tables[j].title
+                )
+            })
+            .collect();
+        assert!(
+            report.is_empty(),
+            "{} unlisted overlaps in {words} words:\n{}",
+            report.len(),
+            report.join("\n")
+        );
+
         // Each row must be reachable: its own fixed value decodes to it (guards aside).
         for e in &tables {
             if e.guard.is_none() {
