@@ -375,8 +375,14 @@ pub(super) fn extract_narrow(cpu: &mut Cpu, i: Insn, op: SimdOp) {
 /// SHLL, SHLL2: widen and shift left by the element size.
 pub(super) fn shll(cpu: &mut Cpu, i: Insn) {
     let es = 8 << i.bits(23, 22);
+    let nh = half(cpu.regs.v[i.rn()], i.bit(30));
+    // USHLL by the element size: the extension is shifted out either way.
+    if let Some(r) = super::lanes::shift_long(es, true, es, nh) {
+        cpu.regs.v[i.rd()] = r;
+        return;
+    }
     let count = 64 / es;
-    let n = unpack(half(cpu.regs.v[i.rn()], i.bit(30)), es);
+    let n = unpack(nh, es);
     let mut r = [0u64; 16];
     for e in 0..count as usize {
         r[e] = n[e] << es;

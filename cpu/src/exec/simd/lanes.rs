@@ -113,6 +113,19 @@ pub(super) fn three_same(
     n: u128,
     m: u128,
 ) -> Option<u128> {
+    use SimdOp::*;
+    // The bitwise operations do not care about lanes.
+    match op {
+        And => return Some(n & m),
+        Bic => return Some(n & !m),
+        Orr => return Some(n | m),
+        Orn => return Some(n | !m),
+        Eor => return Some(n ^ m),
+        Bsl => return Some((d & n) | (!d & m)),
+        Bit => return Some((d & !m) | (n & m)),
+        Bif => return Some((d & m) | (n & !m)),
+        _ => {}
+    }
     match esize {
         8 => three_same_for!(u8, i8, op, unsigned, d, n, m),
         16 => three_same_for!(u16, i16, op, unsigned, d, n, m),
@@ -239,7 +252,7 @@ pub(super) fn widening(
 }
 
 /// SSHLL/USHLL (SXTL/UXTL): the narrow lanes of `nh` (low 64 bits)
-/// extended and shifted left by `shift` (less than esize).
+/// extended and shifted left by `shift` (at most esize: SHLL shifts by it).
 #[inline]
 pub(super) fn shift_long(esize: u32, unsigned: bool, shift: u32, nh: u128) -> Option<u128> {
     macro_rules! long {
@@ -319,6 +332,9 @@ mod tests {
             (1, 0b01100),
             (0, 0b01101),
             (1, 0b01101),
+            // AND/BIC/ORR/ORN (U 0) and EOR/BSL/BIT/BIF (U 1), by size.
+            (0, 0b00011),
+            (1, 0b00011),
         ];
         let mut tried = 0;
         for _ in 0..20_000 {
