@@ -8,30 +8,24 @@
 
 use crate::decode::SimdOp;
 
-/// The lanes of `v` as an array of `$t`: lane k is the guest's element k
-/// (bytes k*size.. in little-endian order). The byte shuffling compiles to
-/// plain register moves.
+/// The lanes of `v` as an array of `$t`: lane k is the guest's element k,
+/// bits k*size.. of the register. The shifts are by constants once the
+/// small loop is unrolled, so this compiles to register moves.
 macro_rules! lanes {
     ($t:ty, $v:expr) => {{
-        const SIZE: usize = std::mem::size_of::<$t>();
-        let bytes = ($v as u128).to_le_bytes();
-        let out: [$t; 16 / SIZE] = core::array::from_fn(|k| {
-            let mut b = [0u8; SIZE];
-            b.copy_from_slice(&bytes[k * SIZE..(k + 1) * SIZE]);
-            <$t>::from_le_bytes(b)
-        });
+        const BITS: usize = <$t>::BITS as usize;
+        let v: u128 = $v;
+        let out: [$t; 128 / BITS] = core::array::from_fn(|k| (v >> (k * BITS)) as $t);
         out
     }};
 }
 
 macro_rules! from_lanes {
     ($t:ty, $a:expr) => {{
-        const SIZE: usize = std::mem::size_of::<$t>();
-        let mut bytes = [0u8; 16];
-        for (k, lane) in $a.iter().enumerate() {
-            bytes[k * SIZE..(k + 1) * SIZE].copy_from_slice(&lane.to_le_bytes());
-        }
-        u128::from_le_bytes(bytes)
+        const BITS: usize = <$t>::BITS as usize;
+        $a.iter().enumerate().fold(0u128, |acc, (k, &lane)| {
+            acc | ((lane as u128) << (k * BITS))
+        })
     }};
 }
 
