@@ -17,11 +17,37 @@ use soft::{Cond, Fmt, Fpc};
 
 pub fn execute(cpu: &mut Cpu, _plat: &mut dyn Platform, i: Insn, op: FpOp) -> ExecResult {
     check_fp_enabled(cpu)?;
+    if moved(cpu, i, op) {
+        return Ok(Flow::Next);
+    }
     let mut c = Fpc::new(cpu.regs.fpcr);
     c.inexact_already = cpu.regs.fpsr & crate::state::fpsr::IXC != 0;
     run(cpu, &mut c, i, op);
     cpu.regs.fpsr |= c.exc;
     Ok(Flow::Next)
+}
+
+/// The plain moves (FMOV between general and FP registers, FMOV register),
+/// which compilers use as spare registers in integer code: done without the
+/// FP context (they raise no FP exceptions). False for anything else.
+#[inline(always)]
+fn moved(cpu: &mut Cpu, i: Insn, op: FpOp) -> bool {
+    match op {
+        FpOp::FmovToGen => {
+            let f = shape(i).f;
+            cpu.regs.set_xr(i.rd(), elem(cpu.regs.v[i.rn()], 0, f));
+        }
+        FpOp::FmovFromGen => {
+            let f = shape(i).f;
+            cpu.regs.v[i.rd()] = put(cpu.regs.xr(i.rn()), 0, f);
+        }
+        FpOp::Unary(Un::Mov) if i.bit(28) => {
+            let f = shape(i).f;
+            cpu.regs.v[i.rd()] = put(elem(cpu.regs.v[i.rn()], 0, f), 0, f);
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// The element format and count of an element-wise instruction.
@@ -206,13 +232,8 @@ fn run(cpu: &mut Cpu, c: &mut Fpc, i: Insn, op: FpOp) {
             let f = shape(i).f;
             cpu.regs.v[i.rd()] = put(soft::expand_imm(f, i.bits(20, 13)), 0, f);
         }
-        FpOp::FmovToGen => {
-            let f = shape(i).f;
-            cpu.regs.set_xr(i.rd(), elem(cpu.regs.v[i.rn()], 0, f));
-        }
-        FpOp::FmovFromGen => {
-            let f = shape(i).f;
-            cpu.regs.v[i.rd()] = put(cpu.regs.xr(i.rn()), 0, f);
+        FpOp::FmovToGen | FpOp::FmovFromGen => {
+            moved(cpu, i, op);
         }
         FpOp::FmovToGenTop => {
             cpu.regs.set_xr(i.rd(), (cpu.regs.v[i.rn()] >> 64) as u64);
