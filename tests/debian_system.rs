@@ -389,11 +389,12 @@ fn debian_system_through_builtin_uefi() {
     let vars = dir.join("vars");
 
     // First boot: the removable-media path (the vars file does not exist yet).
+    // efivarfs files cannot seek: tail reads them through a pipe.
     let commands = format!(
         "{REPORT_FN}; report cmdline \"$(cat /proc/cmdline)\"; \
          report efi \"$(test -d /sys/firmware/efi && echo yes || echo no)\"; \
          printf '\\007\\000\\000\\000{TEST_VAR_DATA}' > {TEST_VAR_FILE}; report written $?; \
-         report var \"$(tail -c +5 {TEST_VAR_FILE})\"; \
+         report var \"$(cat {TEST_VAR_FILE} | tail -c +5)\"; \
          if command -v efibootmgr >/dev/null; then report efibootmgr yes; \
          efibootmgr --create --disk /dev/vda --part 1 --label {BOOT_LABEL} \
          --loader '{REMOVABLE_PATH}'; report created $?; efibootmgr; \
@@ -497,7 +498,7 @@ fn debian_system_through_builtin_uefi() {
     // made it, the removable-media path otherwise.
     let commands = format!(
         "{REPORT_FN}; report cmdline \"$(cat /proc/cmdline)\"; \
-         report var \"$(tail -c +5 {TEST_VAR_FILE})\"; \
+         report var \"$(cat {TEST_VAR_FILE} | tail -c +5)\"; \
          report bootcurrent \"$(od -An -tx1 \
          /sys/firmware/efi/efivars/BootCurrent-8be4df61-93ca-11d2-aa0d-00e098032b8c)\""
     );
