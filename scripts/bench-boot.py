@@ -59,7 +59,7 @@ def main():
     armvm = [os.path.join(ROOT, "target/release/armvm"), "run", "-m", "1024", "--smp", a.smp, "--gic", a.gic,
              "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyAMA0"]
     qemu = ["qemu-system-aarch64", "-M", f"virt,gic-version={a.gic}", "-cpu", "cortex-a57", "-m", "1024",
-            "-smp", a.smp, "-nographic", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0"]
+            "-smp", a.smp, "-nographic", "-nic", "none", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0"]
     results = {}
     for name, cmd in (("armvm", armvm), ("qemu", qemu)):
         results[name] = time_marks(cmd, a.timeout)

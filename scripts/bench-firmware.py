@@ -130,7 +130,7 @@ def main():
         def qemu():
             copy = os.path.join(tmp, "qemu.img")
             shutil.copyfile(img, copy)
-            return ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-m", "1G", "-nographic",
+            return ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-m", "1G", "-nographic", "-nic", "none",
                     "-bios", bios, "-drive", f"if=none,file={copy},format=raw,id=d",
                     "-device", "virtio-blk-device,drive=d", "-no-reboot"]
         cmds["qemu"] = qemu
