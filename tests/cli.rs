@@ -117,6 +117,16 @@ fn bad_input_is_a_clear_error_with_status_2() {
     expect_usage_error(
         &[
             "run",
+            "--cpu",
+            "cortex-a53",
+            "--kernel",
+            raw.to_str().unwrap(),
+        ],
+        "possible values: cortex-a57, cortex-a72, max",
+    );
+    expect_usage_error(
+        &[
+            "run",
             "--initrd",
             "/nonexistent",
             "--kernel",
@@ -217,7 +227,25 @@ fn expect_refused_before_guest(extra: &[&str], needles: &[&str]) {
 }
 
 fn qemu_img(args: &[&str]) {
-    host_tool(std::process::Command::new("qemu-img").args(args));
+    // Creating a LUKS image times the key derivation with the thread's CPU
+    // clock; where that clock advances in scheduler ticks (VMs) qemu-img
+    // sometimes measures nothing and gives up ("Unable to get accurate CPU
+    // usage"). That is qemu-img's flake, not armvm's: try again, a few times.
+    for _ in 0..10 {
+        let out = std::process::Command::new("qemu-img")
+            .args(args)
+            .output()
+            .expect("run qemu-img: run scripts/setup.sh first");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            stderr.contains("Unable to get accurate CPU usage"),
+            "qemu-img {args:?} failed: {stderr}"
+        );
+    }
+    panic!("qemu-img {args:?} kept failing to time its key derivation");
 }
 
 /// A copy of `from` with `bytes` written at `offset`.

@@ -62,6 +62,13 @@ fn gicv2_tree_decompiles_cleanly_and_lists_the_board() {
         dts.contains("reg = <0x00 0x40000000 0x00 0x8000000>"),
         "128 MiB of RAM: {dts}"
     );
+    // The PMU's overflow interrupt: PPI 7 (INTID 23), level, both CPUs.
+    let pmu = dts
+        .split("pmu {")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no pmu node: {dts}"));
+    assert!(pmu.contains("compatible = \"arm,armv8-pmuv3\""), "{dts}");
+    assert!(pmu.contains("interrupts = <0x01 0x07 0x304>"), "{dts}");
 }
 
 #[test]
@@ -88,4 +95,6 @@ fn gicv3_tree_with_smc_conduit() {
     assert!(dts.contains("cpu@3"));
     assert!(dts.contains("method = \"smc\""));
     assert!(dts.contains("reg = <0x00 0x40000000 0x00 0x40000000>"));
+    // GICv3 PPIs carry no CPU mask.
+    assert!(dts.contains("interrupts = <0x01 0x07 0x04>"), "PMU: {dts}");
 }
