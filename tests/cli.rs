@@ -6,7 +6,6 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::host::host_tool;
 use common::{armvm, build_baremetal, scratch_dir};
 
 /// The demo program, built once: tests run in parallel, and rebuilding the file
