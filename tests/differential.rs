@@ -14,8 +14,8 @@
 //! `differential/gen.rs`.
 //!
 //! Groups: dp_imm, dp_reg, branch, ldst, excl, atomic, sys, mixed (all from the base
-//! decode table) and fp, simd (from `a64_fp::FP` and `a64_simd::SIMD`; reported as
-//! ignored, with the reason, while those tables are empty).
+//! decode table) and fp, simd (from `a64_fp::FP` and `a64_simd::SIMD`; a group
+//! whose table were empty would be reported as ignored, with the reason).
 //!
 //! Environment:
 //! - `ARMVM_DIFF_SEED`: base seed (decimal or 0x-hex); default fixed, so CI is stable.
