@@ -421,8 +421,8 @@ fn terminal_settings_restored_after_sigterm() {
 // ---------------------------------------------------------------- locking
 
 /// QEMU on the virt board with `drive` (a -drive option) as a virtio-blk
-/// device, paused (-S: no firmware needed), monitor on stdio: its "(qemu)"
-/// prompt comes once the devices, and so the image locks, are set up.
+/// device, paused (-S: no firmware needed), monitor on stdio. Its "(qemu)"
+/// prompt can come before the devices, and so the image locks, are set up.
 fn qemu_with_drive(drive: &str) -> Command {
     let mut cmd = Command::new("qemu-system-aarch64");
     cmd.args([
@@ -487,6 +487,12 @@ fn lock_a_writer_excludes_armvm_and_qemu() {
     // The other way round: QEMU writes the image.
     let mut qemu = Running::spawn(qemu_with_drive(&raw_drive(&img, "")), Stdio::piped());
     expect_marker(&mut qemu, "(qemu)", START_TIMEOUT);
+    // QEMU prints its monitor prompt before it realises the devices, and so
+    // before it takes the write locks: wait for them (seen once as [100]).
+    let deadline = Instant::now() + START_TIMEOUT;
+    while !ofd_lock_bytes(&img).contains(&201) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         ofd_lock_bytes(&img).contains(&201),
         "QEMU does not hold the write-unshared byte: {:?}",
