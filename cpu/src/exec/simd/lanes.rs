@@ -280,7 +280,7 @@ mod tests {
 
     /// Runs `word` through the fast and the generic path from the same
     /// random registers; they must agree.
-    fn agree(word: u32, rng: &mut Rng, fast: fn(&mut Cpu), generic: fn(&mut Cpu)) {
+    fn agree(word: u32, rng: &mut Rng, fast: impl Fn(&mut Cpu), generic: impl Fn(&mut Cpu)) {
         let mut a = Cpu::new(0);
         for r in a.regs.v.iter_mut() {
             *r = rng.next() as u128 | (rng.next() as u128) << 64;
@@ -290,18 +290,6 @@ mod tests {
         fast(&mut a);
         generic(&mut b);
         assert_eq!(a.regs.v, b.regs.v, "{word:#010x}");
-    }
-
-    thread_local! {
-        static WORD: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-    }
-
-    fn current() -> (crate::decode::Insn, crate::decode::SimdOp) {
-        let i = decode(WORD.with(|w| w.get()));
-        match i.op {
-            Op::Simd(op) => (i, op),
-            _ => unreachable!(),
-        }
     }
 
     #[test]
@@ -343,22 +331,16 @@ mod tests {
                 | (opcode << 11)
                 | (1 << 10)
                 | (r & 0x3ff); // Rn, Rd
-            if !matches!(decode(word).op, Op::Simd(_)) {
+            let i = decode(word);
+            let Op::Simd(op) = i.op else {
                 continue; // e.g. 64-bit MUL: unallocated
-            }
+            };
             tried += 1;
-            WORD.with(|w| w.set(word));
             agree(
                 word,
                 &mut rng,
-                |c| {
-                    let (i, op) = current();
-                    three_same(c, i, op)
-                },
-                |c| {
-                    let (i, op) = current();
-                    three_same_generic(c, i, op)
-                },
+                |c| three_same(c, i, op),
+                |c| three_same_generic(c, i, op),
             );
         }
         assert!(tried > 15_000, "{tried}");
@@ -391,26 +373,21 @@ mod tests {
                 | (opcode << 11)
                 | (1 << 10)
                 | (r & 0x3ff);
-            if !matches!(decode(word).op, Op::Simd(_)) {
+            let i = decode(word);
+            let Op::Simd(op) = i.op else {
                 continue; // 64-bit lanes need Q=1
-            }
+            };
             tried += 1;
-            WORD.with(|w| w.set(word));
             agree(
                 word,
                 &mut rng,
-                |c| {
-                    let (i, op) = current();
-                    shift_imm(c, i, op)
-                },
-                |c| {
-                    let (i, op) = current();
-                    shift_imm_generic(c, i, op)
-                },
+                |c| shift_imm(c, i, op),
+                |c| shift_imm_generic(c, i, op),
             );
         }
         assert!(tried > 12_000, "{tried}");
     }
+
     #[test]
     fn widening_fast_paths_agree_with_the_generic_ones() {
         use super::super::arith::{three_different, three_different_generic};
@@ -444,30 +421,24 @@ mod tests {
                     | (1 << 10)
                     | (rng.next() as u32 & 0x3ff)
             };
-            if !matches!(decode(word).op, Op::Simd(_)) {
+            let i = decode(word);
+            let Op::Simd(op) = i.op else {
                 continue;
-            }
+            };
             tried += 1;
-            WORD.with(|w| w.set(word));
             if r & 1 == 0 {
                 agree(
                     word,
                     &mut rng,
-                    |c| {
-                        let (i, op) = current();
-                        three_different(c, i, op)
-                    },
-                    |c| {
-                        let (i, op) = current();
-                        three_different_generic(c, i, op)
-                    },
+                    |c| three_different(c, i, op),
+                    |c| three_different_generic(c, i, op),
                 );
             } else {
                 agree(
                     word,
                     &mut rng,
-                    |c| shift_long(c, current().0),
-                    |c| shift_long_generic(c, current().0),
+                    |c| shift_long(c, i),
+                    |c| shift_long_generic(c, i),
                 );
             }
         }
