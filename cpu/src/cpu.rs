@@ -16,10 +16,12 @@ use crate::idiom::{self, Idiom};
 use crate::memory::PhysMemory;
 use crate::mmu::{Regime, Tlb, Translation};
 use crate::model::IdRegisters;
+use crate::native::{self, NativeContext, NativeFn, NativeState, Translator};
 use crate::pmu::{self, Pmu};
 use crate::selfdebug;
 use crate::state::{Regs, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
 use crate::sysreg::{self, id, sctlr, SysRegs};
+use std::ffi::c_void;
 
 /// What the board provides to a vCPU beyond physical memory.
 pub trait Platform: PhysMemory {
@@ -171,6 +173,8 @@ pub struct Block {
     links: [Link; 2],
     /// The link to replace next.
     next_link: Cell<u8>,
+    /// Host code for the block, once it has run often enough (see [`native`]).
+    native: Cell<NativeState>,
 }
 
 /// A block that ran after another, remembered by the one before so that the run
@@ -198,6 +202,7 @@ impl Block {
             valid: Cell::new(true),
             links: Default::default(),
             next_link: Cell::new(0),
+            native: Cell::new(NativeState::default()),
         }
     }
 
@@ -225,6 +230,9 @@ impl Block {
         link.block.set(Rc::downgrade(next));
     }
 }
+
+/// The epoch while no translator is installed: blocks are declined in it.
+const NO_TRANSLATOR: u64 = u64::MAX;
 
 /// Size of the jump cache (a power of two). Measured on the installer's boot:
 /// 16K entries miss less often than 4K but run slower, the larger table
@@ -258,6 +266,11 @@ pub struct SharedCode {
     /// [`Remote`]). A vCPU does it before it fetches its next block.
     remote: Vec<RefCell<Vec<Remote>>>,
     pending: Vec<Cell<bool>>,
+    /// Turns hot blocks into host code (`--engine jit`); none interprets all.
+    translator: RefCell<Option<Box<dyn Translator>>>,
+    /// The translator's epoch as last seen ([`NO_TRANSLATOR`] without one), so
+    /// that the run loop can tell valid host code without asking it.
+    jit_epoch: Cell<u64>,
     /// The last jump-cache generation handed out (see [`Link`]).
     generations: Cell<u64>,
 }
@@ -292,7 +305,24 @@ impl SharedCode {
             remote: (0..cpus).map(|_| RefCell::default()).collect(),
             pending: (0..cpus).map(|_| Cell::new(false)).collect(),
             generations: Cell::new(0),
+            translator: RefCell::new(None),
+            jit_epoch: Cell::new(NO_TRANSLATOR),
         })
+    }
+
+    /// Hands hot blocks to `translator` from now on (`None`: interpret all).
+    pub fn set_translator(&self, translator: Option<Box<dyn Translator>>) {
+        self.jit_epoch
+            .set(translator.as_ref().map_or(NO_TRANSLATOR, |t| t.epoch()));
+        *self.translator.borrow_mut() = translator;
+    }
+
+    /// The translator's statistics (empty without one).
+    pub fn translator_statistics(&self) -> Vec<(&'static str, u64)> {
+        self.translator
+            .borrow()
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.statistics())
     }
     /// A jump-cache generation no vCPU has used yet.
     fn new_generation(&self) -> u64 {
@@ -1032,6 +1062,9 @@ impl Cpu {
     /// breakpoint or watchpoint, and the budget covers the block).
     #[inline(always)]
     fn run_block_fast(&mut self, plat: &mut dyn Platform, block: &Block) -> Option<Exit> {
+        if let Some(code) = self.native_code(block) {
+            return self.run_native(plat, code);
+        }
         for (n, prepared) in block.insns.iter().enumerate() {
             let pc = self.regs.pc;
             match prepared.step(self, plat) {
@@ -1049,6 +1082,81 @@ impl Cpu {
         }
         self.icount += block.insns.len() as u64;
         None
+    }
+
+    /// The block's host code, if it has some that is still valid.
+    #[inline(always)]
+    fn native_code(&self, block: &Block) -> Option<NativeFn> {
+        let epoch = self.code.shared.jit_epoch.get();
+        match block.native.get() {
+            NativeState::Ready(e, code) if e == epoch => Some(code),
+            NativeState::Declined(e) if e == epoch => None,
+            _ => self.warm_up(block, epoch),
+        }
+    }
+
+    /// Counts a run of a block without valid host code; translates it once it
+    /// is hot.
+    #[inline(never)]
+    fn warm_up(&self, block: &Block, epoch: u64) -> Option<NativeFn> {
+        let shared = &self.code.shared;
+        if epoch == NO_TRANSLATOR {
+            block.native.set(NativeState::Declined(epoch));
+            return None;
+        }
+        if let NativeState::Cold(runs) = block.native.get() {
+            if runs + 1 < native::HOT_THRESHOLD {
+                block.native.set(NativeState::Cold(runs + 1));
+                return None;
+            }
+        }
+        let mut translator = shared.translator.borrow_mut();
+        let translator = translator.as_mut()?;
+        let insns: Vec<_> = block.insns.iter().map(|p| p.insn).collect();
+        let code = translator.translate(&insns);
+        // Translating may have flushed the code cache.
+        let epoch = translator.epoch();
+        shared.jit_epoch.set(epoch);
+        block.native.set(match code {
+            Some(code) => NativeState::Ready(epoch, code),
+            None => NativeState::Declined(epoch),
+        });
+        code
+    }
+
+    /// Runs a block's host code (see [`native`] for the contract).
+    #[inline(always)]
+    fn run_native(&mut self, plat: &mut dyn Platform, code: NativeFn) -> Option<Exit> {
+        let tlb = self.tlb[self.mmu_index(false)].entries.as_ptr();
+        let cpu: *mut Cpu = self;
+        let mut plat: &mut dyn Platform = plat;
+        let mut context = NativeContext {
+            // SAFETY: `cpu` is `self`, live for the call; the code and its
+            // helpers are the only users of the vCPU until it returns.
+            regs: unsafe { &raw mut (*cpu).regs },
+            tlb,
+            cpu: cpu as *mut c_void,
+            plat: &mut plat as *mut &mut dyn Platform as *mut c_void,
+        };
+        // SAFETY: the translator promised code that keeps the contract in
+        // `native`, and the context points at live state.
+        let outcome = unsafe { code(&mut context) };
+        let (retired, step) = native::unpack(outcome);
+        self.icount += retired;
+        match step {
+            Step::Next | Step::Jump => None,
+            Step::Stop => {
+                let result = self.take_parked();
+                let pc = self.regs.pc;
+                self.complete(result, pc)
+            }
+        }
+    }
+
+    /// Parks an exception raised by an instruction that translated code ran,
+    /// which then returns [`Step::Stop`].
+    pub fn park_exception(&mut self, e: Exception) {
+        self.parked = Err(e);
     }
 
     /// Runs iterations of a recognised loop natively (see idiom.rs), within

@@ -16,6 +16,7 @@ pub mod idiom;
 pub mod memory;
 pub mod mmu;
 pub mod model;
+pub mod native;
 pub mod pmu;
 pub mod selfdebug;
 pub mod state;

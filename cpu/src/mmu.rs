@@ -314,8 +314,10 @@ pub const TAG_INVALID: u64 = u64::MAX;
 /// Low tag bit: the page is MMIO (allowed, but not RAM).
 pub const TAG_MMIO: u64 = 1;
 
-/// The hot half of a TLB entry.
+/// The hot half of a TLB entry. `#[repr(C)]`: translated code compares the
+/// tags and adds the addend inline (offsets below).
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 pub struct TlbEntry {
     pub tag_read: u64,
     pub tag_write: u64,
@@ -341,6 +343,10 @@ pub struct TlbDetail {
 }
 
 impl TlbEntry {
+    /// Field offsets, for translated code.
+    pub const TAG_READ: usize = std::mem::offset_of!(TlbEntry, tag_read);
+    pub const TAG_WRITE: usize = std::mem::offset_of!(TlbEntry, tag_write);
+    pub const ADDEND: usize = std::mem::offset_of!(TlbEntry, addend);
     const EMPTY: TlbEntry = TlbEntry {
         tag_read: TAG_INVALID,
         tag_write: TAG_INVALID,

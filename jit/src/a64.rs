@@ -1,0 +1,538 @@
+//! The A64 frontend: decoded instructions to IR.
+//!
+//! The forms that dominate compiled code (integer arithmetic and logic, moves,
+//! bitfield extracts, loads and stores of general-purpose registers, branches)
+//! become IR operations. Every other instruction becomes
+//! [`Op::Interpret`]: the interpreter runs it in place, so a block is always
+//! translated whole. The semantics mirror the interpreter's handlers in
+//! `armvm_cpu::exec` (including the order of register writes), which the
+//! lockstep tests compare against.
+
+use crate::ir::{BinOp, Block, FlagOp, Loc, Op, Terminal, Value, Width};
+use armvm_cpu::decode::{Insn, Op as A64};
+use armvm_cpu::exec::bitmask::decode_bit_masks;
+
+/// Translates a block of decoded instructions, the first at the block's PC.
+pub fn translate(insns: &[Insn]) -> Block {
+    let mut b = Builder {
+        block: Block::new(),
+        insn: 0,
+    };
+    b.block.insns = insns.len() as u16;
+    b.block.terminal = Terminal::Next(4 * insns.len() as i64);
+    for (index, &insn) in insns.iter().enumerate() {
+        b.insn = index as u16;
+        let last = index + 1 == insns.len();
+        if !b.instruction(insn, last) {
+            b.push(Op::Interpret(index as u16));
+        }
+    }
+    b.block
+}
+
+struct Builder {
+    block: Block,
+    /// Index of the instruction being translated.
+    insn: u16,
+}
+
+fn width(sf: bool) -> Width {
+    if sf {
+        Width::W64
+    } else {
+        Width::W32
+    }
+}
+
+fn datasize(w: Width) -> u32 {
+    match w {
+        Width::W32 => 32,
+        Width::W64 => 64,
+    }
+}
+
+impl Builder {
+    fn push(&mut self, op: Op) -> Value {
+        self.block.push(self.insn, op)
+    }
+    fn konst(&mut self, v: u64) -> Value {
+        self.push(Op::Const(v))
+    }
+    /// The PC of the current instruction plus `offset`.
+    fn pc(&mut self, offset: i64) -> Value {
+        self.push(Op::PcRelative(4 * self.insn as i64 + offset))
+    }
+    fn bin(&mut self, op: BinOp, w: Width, a: Value, b: Value) -> Value {
+        self.push(Op::Binary(op, w, a, b))
+    }
+    fn bin_imm(&mut self, op: BinOp, w: Width, a: Value, imm: u64) -> Value {
+        let b = self.konst(imm);
+        self.bin(op, w, a, b)
+    }
+    /// Xn, where 31 is XZR.
+    fn x(&mut self, n: usize) -> Value {
+        if n == 31 {
+            self.konst(0)
+        } else {
+            self.push(Op::Get(Loc::Gpr(n as u8)))
+        }
+    }
+    /// Xn, where 31 is SP.
+    fn xsp(&mut self, n: usize) -> Value {
+        if n == 31 {
+            self.push(Op::Get(Loc::Sp))
+        } else {
+            self.push(Op::Get(Loc::Gpr(n as u8)))
+        }
+    }
+    fn set_x(&mut self, n: usize, v: Value) {
+        if n != 31 {
+            self.push(Op::Set(Loc::Gpr(n as u8), v));
+        }
+    }
+    fn set_xsp(&mut self, n: usize, v: Value) {
+        let loc = if n == 31 { Loc::Sp } else { Loc::Gpr(n as u8) };
+        self.push(Op::Set(loc, v));
+    }
+    /// The base register of a load or store. With SP, a misaligned SP goes to
+    /// the interpreter, which checks SCTLR_EL1.SA/SA0.
+    fn base(&mut self, n: usize) -> Value {
+        let b = self.xsp(n);
+        if n == 31 {
+            let low = self.bin_imm(BinOp::And, Width::W64, b, 15);
+            self.push(Op::BailUnlessZero(low, self.insn));
+        }
+        b
+    }
+
+    /// Register `m` shifted (LSL, LSR, ASR, ROR by `kind`) by `amount`.
+    fn shifted(&mut self, m: usize, kind: u32, amount: u32, w: Width) -> Value {
+        let v = self.x(m);
+        if amount == 0 {
+            return v;
+        }
+        let op = match kind {
+            0 => BinOp::Shl,
+            1 => BinOp::Lshr,
+            2 => BinOp::Ashr,
+            _ => BinOp::Ror,
+        };
+        self.bin_imm(op, w, v, amount as u64)
+    }
+
+    /// ExtendReg(): register `m` extended by `option` and shifted left.
+    fn extended(&mut self, m: usize, option: u32, shift: u32) -> Value {
+        let v = self.x(m);
+        let v = match option {
+            0 => self.push(Op::ZeroExtend(8, v)),
+            1 => self.push(Op::ZeroExtend(16, v)),
+            2 => self.push(Op::ZeroExtend(32, v)),
+            4 => self.push(Op::SignExtend(8, v)),
+            5 => self.push(Op::SignExtend(16, v)),
+            6 => self.push(Op::SignExtend(32, v)),
+            _ => v,
+        };
+        if shift == 0 {
+            v
+        } else {
+            self.bin_imm(BinOp::Shl, Width::W64, v, shift as u64)
+        }
+    }
+
+    /// ADD/SUB with the operands ready: writes the result (and the flags).
+    fn add_sub(&mut self, sub: bool, set_flags: bool, w: Width, a: Value, b: Value) -> Value {
+        if set_flags {
+            let op = if sub { FlagOp::Sub } else { FlagOp::Add };
+            self.push(Op::FlagSetting(op, w, a, b))
+        } else {
+            let op = if sub { BinOp::Sub } else { BinOp::Add };
+            self.bin(op, w, a, b)
+        }
+    }
+
+    /// AND/ORR/EOR/ANDS (`opc`) with the operands ready.
+    fn logical(&mut self, opc: u32, w: Width, a: Value, b: Value) -> Value {
+        match opc {
+            0 => self.bin(BinOp::And, w, a, b),
+            1 => self.bin(BinOp::Or, w, a, b),
+            2 => self.bin(BinOp::Xor, w, a, b),
+            _ => self.push(Op::FlagSetting(FlagOp::And, w, a, b)),
+        }
+    }
+
+    /// Translates one instruction; false leaves it to the interpreter.
+    fn instruction(&mut self, i: Insn, last: bool) -> bool {
+        let w = width(i.sf());
+        match i.op {
+            A64::AddSubImm => {
+                let imm = (i.bits(21, 10) as u64) << (12 * i.bits(22, 22));
+                let a = self.xsp(i.rn());
+                let b = self.konst(imm);
+                let r = self.add_sub(i.bit(30), i.bit(29), w, a, b);
+                if i.bit(29) {
+                    self.set_x(i.rd(), r);
+                } else {
+                    self.set_xsp(i.rd(), r);
+                }
+            }
+            A64::AddSubShifted => {
+                let a = self.x(i.rn());
+                let b = self.shifted(i.rm(), i.bits(23, 22), i.bits(15, 10), w);
+                let r = self.add_sub(i.bit(30), i.bit(29), w, a, b);
+                self.set_x(i.rd(), r);
+            }
+            A64::AddSubExt => {
+                let a = self.xsp(i.rn());
+                let b = self.extended(i.rm(), i.bits(15, 13), i.bits(12, 10));
+                let r = self.add_sub(i.bit(30), i.bit(29), w, a, b);
+                if i.bit(29) {
+                    self.set_x(i.rd(), r);
+                } else {
+                    self.set_xsp(i.rd(), r);
+                }
+            }
+            A64::LogicalImm => {
+                let Some((mask, _)) = decode_bit_masks(
+                    i.bits(22, 22),
+                    i.bits(15, 10),
+                    i.bits(21, 16),
+                    true,
+                    datasize(w),
+                ) else {
+                    return false;
+                };
+                let a = self.x(i.rn());
+                let b = self.konst(mask);
+                let opc = i.bits(30, 29);
+                let r = self.logical(opc, w, a, b);
+                if opc == 3 {
+                    self.set_x(i.rd(), r);
+                } else {
+                    self.set_xsp(i.rd(), r);
+                }
+            }
+            A64::LogicalReg => {
+                let a = self.x(i.rn());
+                let mut b = self.shifted(i.rm(), i.bits(23, 22), i.bits(15, 10), w);
+                if i.bit(21) {
+                    b = self.bin_imm(BinOp::Xor, w, b, u64::MAX);
+                }
+                let r = self.logical(i.bits(30, 29), w, a, b);
+                self.set_x(i.rd(), r);
+            }
+            A64::Movz | A64::Movn | A64::Movk => {
+                let pos = 16 * i.bits(22, 21);
+                let imm = (i.bits(20, 5) as u64) << pos;
+                let r = match i.op {
+                    A64::Movz => self.konst(imm),
+                    A64::Movn if i.sf() => self.konst(!imm),
+                    A64::Movn => self.konst(!imm & 0xffff_ffff),
+                    _ => {
+                        let old = self.x(i.rd());
+                        let kept = self.bin_imm(BinOp::And, w, old, !(0xffffu64 << pos));
+                        self.bin_imm(BinOp::Or, w, kept, imm)
+                    }
+                };
+                self.set_x(i.rd(), r);
+            }
+            A64::Ubfm | A64::Sbfm => self.bitfield(i, w),
+            A64::Extr => {
+                let lsb = i.bits(15, 10) as u64;
+                let low = self.x(i.rm());
+                let r = if lsb == 0 {
+                    self.push(Op::ZeroExtend(datasize(w) as u8, low))
+                } else {
+                    let high = self.x(i.rn());
+                    let low = self.bin_imm(BinOp::Lshr, w, low, lsb);
+                    let high = self.bin_imm(BinOp::Shl, w, high, datasize(w) as u64 - lsb);
+                    self.bin(BinOp::Or, w, low, high)
+                };
+                self.set_x(i.rd(), r);
+            }
+            A64::ShiftV => {
+                let op = match i.bits(11, 10) {
+                    0 => BinOp::Shl,
+                    1 => BinOp::Lshr,
+                    2 => BinOp::Ashr,
+                    _ => BinOp::Ror,
+                };
+                let a = self.x(i.rn());
+                let b = self.x(i.rm());
+                let r = self.bin(op, w, a, b);
+                self.set_x(i.rd(), r);
+            }
+            A64::Madd => {
+                let a = self.x(i.rn());
+                let b = self.x(i.rm());
+                let product = self.bin(BinOp::Mul, w, a, b);
+                let acc = self.x(i.ra());
+                let op = if i.bit(15) { BinOp::Sub } else { BinOp::Add };
+                let r = self.bin(op, w, acc, product);
+                self.set_x(i.rd(), r);
+            }
+            A64::CondSel => {
+                let holds = self.push(Op::Condition(i.bits(15, 12) as u8));
+                let a = self.x(i.rn());
+                let m = self.x(i.rm());
+                let b = match (i.bit(30), i.bit(10)) {
+                    (false, false) => m,
+                    (false, true) => self.bin_imm(BinOp::Add, w, m, 1),
+                    (true, false) => self.bin_imm(BinOp::Xor, w, m, u64::MAX),
+                    (true, true) => {
+                        let zero = self.konst(0);
+                        self.bin(BinOp::Sub, w, zero, m)
+                    }
+                };
+                let r = self.push(Op::Select(holds, a, b));
+                let r = match w {
+                    Width::W32 => self.push(Op::ZeroExtend(32, r)),
+                    Width::W64 => r,
+                };
+                self.set_x(i.rd(), r);
+            }
+            A64::Adr => {
+                let imm = (i.sbits(23, 5) << 2) | i.bits(30, 29) as i64;
+                let r = self.pc(imm);
+                self.set_x(i.rd(), r);
+            }
+            A64::Adrp => {
+                let imm = ((i.sbits(23, 5) << 2) | i.bits(30, 29) as i64) << 12;
+                let pc = self.pc(0);
+                let page = self.bin_imm(BinOp::And, Width::W64, pc, !0xfff);
+                let r = self.bin_imm(BinOp::Add, Width::W64, page, imm as u64);
+                self.set_x(i.rd(), r);
+            }
+            A64::Hint if i.bits(11, 5) == 0 => {} // NOP
+            A64::LdstUimm => {
+                let size = i.bits(31, 30);
+                let offset = (i.bits(21, 10) as u64) << size;
+                return self.load_store_single(i, offset, 0b10);
+            }
+            A64::LdstImm9 => {
+                let mode = i.bits(11, 10);
+                if mode == 0b10 {
+                    return false; // LDTR/STTR: EL0 permissions
+                }
+                return self.load_store_single(i, i.sbits(20, 12) as u64, mode);
+            }
+            A64::LdstRegOff => {
+                let size = i.bits(31, 30);
+                if i.bits(23, 22) == 2 && size == 3 {
+                    return true; // PRFM: a hint
+                }
+                let shift = if i.bit(12) { size } else { 0 };
+                let base = self.base(i.rn());
+                let offset = self.extended(i.rm(), i.bits(15, 13), shift);
+                let address = self.bin(BinOp::Add, Width::W64, base, offset);
+                self.transfer_single(i, address);
+            }
+            A64::LdstPair => self.load_store_pair(i),
+            A64::B | A64::Bl if last => {
+                let target = 4 * self.insn as i64 + (i.sbits(25, 0) << 2);
+                if i.op == A64::Bl {
+                    let link = self.pc(4);
+                    self.set_x(30, link);
+                }
+                self.block.terminal = Terminal::Next(target);
+            }
+            A64::BCond if last => {
+                let holds = self.push(Op::Condition(i.bits(3, 0) as u8));
+                self.branch(holds, i.sbits(23, 5) << 2, false);
+            }
+            A64::Cbz if last => {
+                let v = self.x(i.rt());
+                let v = match w {
+                    Width::W32 => self.push(Op::ZeroExtend(32, v)),
+                    Width::W64 => v,
+                };
+                // CBNZ branches when the value is not zero.
+                let zero = self.push(Op::IsZero(v));
+                self.branch(zero, i.sbits(23, 5) << 2, i.bit(24));
+            }
+            A64::Tbz if last => {
+                let bit = (i.bits(31, 31) << 5) | i.bits(23, 19);
+                let v = self.x(i.rt());
+                let shifted = self.bin_imm(BinOp::Lshr, Width::W64, v, bit as u64);
+                let set = self.bin_imm(BinOp::And, Width::W64, shifted, 1);
+                // TBZ branches when the bit is clear.
+                self.branch(set, i.sbits(18, 5) << 2, !i.bit(24));
+            }
+            A64::Br | A64::Ret if last => {
+                let target = self.x(i.rn());
+                self.block.terminal = Terminal::Jump(target);
+            }
+            A64::Blr if last => {
+                let target = self.x(i.rn());
+                let link = self.pc(4);
+                self.set_x(30, link);
+                self.block.terminal = Terminal::Jump(target);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Ends the block with a conditional branch `offset` bytes from the
+    /// current instruction, taken when `flag` is non-zero (zero, if `invert`).
+    fn branch(&mut self, flag: Value, offset: i64, invert: bool) {
+        let taken = self.pc(offset);
+        let next = self.pc(4);
+        self.block.terminal = if invert {
+            Terminal::Branch(flag, next, taken)
+        } else {
+            Terminal::Branch(flag, taken, next)
+        };
+    }
+
+    /// UBFM and SBFM (LSL, LSR, ASR, UBFX, SBFX, UBFIZ, SBFIZ, UXTB, SXTW, ...).
+    fn bitfield(&mut self, i: Insn, w: Width) {
+        let size = datasize(w);
+        let (immr, imms) = (i.bits(21, 16), i.bits(15, 10));
+        let signed = i.op == A64::Sbfm;
+        let src = self.x(i.rn());
+        let r = if imms >= immr {
+            // Bits imms:immr moved to the bottom.
+            let field = (imms - immr + 1) as u8;
+            if signed {
+                let up = self.bin_imm(BinOp::Shl, Width::W64, src, 63 - imms as u64);
+                let down = self.bin_imm(BinOp::Ashr, Width::W64, up, (63 - imms + immr) as u64);
+                self.push(Op::ZeroExtend(size as u8, down))
+            } else {
+                let down = self.bin_imm(BinOp::Lshr, Width::W64, src, immr as u64);
+                self.push(Op::ZeroExtend(field.min(size as u8), down))
+            }
+        } else {
+            // Bits imms:0 moved up to size - immr.
+            let field = (imms + 1) as u8;
+            let low = if signed {
+                self.push(Op::SignExtend(field, src))
+            } else {
+                self.push(Op::ZeroExtend(field, src))
+            };
+            self.bin_imm(BinOp::Shl, w, low, (size - immr) as u64)
+        };
+        self.set_x(i.rd(), r);
+    }
+
+    /// LDR/STR/LDRS* (immediate): `offset` from the base register, `mode` as
+    /// bits 11:10 of the unscaled forms (0 unscaled, 1 post-index, 3
+    /// pre-index; 2 for the unsigned-offset form).
+    fn load_store_single(&mut self, i: Insn, offset: u64, mode: u32) -> bool {
+        if i.bits(23, 22) == 2 && i.bits(31, 30) == 3 {
+            return true; // PRFM/PRFUM: a hint
+        }
+        let base = self.base(i.rn());
+        let (address, writeback) = match mode {
+            0b01 => {
+                let wb = self.bin_imm(BinOp::Add, Width::W64, base, offset);
+                (base, Some(wb))
+            }
+            0b11 => {
+                let a = self.bin_imm(BinOp::Add, Width::W64, base, offset);
+                (a, Some(a))
+            }
+            _ => (self.bin_imm(BinOp::Add, Width::W64, base, offset), None),
+        };
+        self.transfer_single(i, address);
+        if let Some(wb) = writeback {
+            self.set_xsp(i.rn(), wb);
+        }
+        true
+    }
+
+    /// The access of a single-register load or store at `address`.
+    fn transfer_single(&mut self, i: Insn, address: Value) {
+        let size = 1u8 << i.bits(31, 30);
+        let opc = i.bits(23, 22);
+        let host = self.push(Op::Access {
+            address,
+            size,
+            align: size,
+            write: opc == 0,
+            insn: self.insn,
+        });
+        if opc == 0 {
+            let value = self.x(i.rt());
+            self.push(Op::HostStore {
+                host,
+                offset: 0,
+                size,
+                value,
+            });
+        } else {
+            let mut value = self.push(Op::HostLoad {
+                host,
+                offset: 0,
+                size,
+                signed: opc >= 2,
+            });
+            if opc == 3 {
+                value = self.push(Op::ZeroExtend(32, value));
+            }
+            self.set_x(i.rt(), value);
+        }
+    }
+
+    /// LDP/STP/LDNP/STNP/LDPSW.
+    fn load_store_pair(&mut self, i: Insn) {
+        let opc = i.bits(31, 30);
+        let scale = if opc == 2 { 3 } else { 2 };
+        let size = 1u8 << scale;
+        let offset = (i.sbits(21, 15) << scale) as u64;
+        let base = self.base(i.rn());
+        let (address, writeback) = match i.bits(24, 23) {
+            0b01 => {
+                let wb = self.bin_imm(BinOp::Add, Width::W64, base, offset);
+                (base, Some(wb))
+            }
+            0b11 => {
+                let a = self.bin_imm(BinOp::Add, Width::W64, base, offset);
+                (a, Some(a))
+            }
+            _ => (self.bin_imm(BinOp::Add, Width::W64, base, offset), None),
+        };
+        let load = i.bit(22);
+        let host = self.push(Op::Access {
+            address,
+            size: 2 * size,
+            align: size,
+            write: !load,
+            insn: self.insn,
+        });
+        if load {
+            let signed = opc == 1;
+            let a = self.push(Op::HostLoad {
+                host,
+                offset: 0,
+                size,
+                signed,
+            });
+            let b = self.push(Op::HostLoad {
+                host,
+                offset: size,
+                size,
+                signed,
+            });
+            self.set_x(i.rt(), a);
+            self.set_x(i.rt2(), b);
+        } else {
+            let a = self.x(i.rt());
+            let b = self.x(i.rt2());
+            self.push(Op::HostStore {
+                host,
+                offset: 0,
+                size,
+                value: a,
+            });
+            self.push(Op::HostStore {
+                host,
+                offset: size,
+                size,
+                value: b,
+            });
+        }
+        if let Some(wb) = writeback {
+            self.set_xsp(i.rn(), wb);
+        }
+    }
+}

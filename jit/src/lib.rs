@@ -1,0 +1,156 @@
+//! armvm's JIT: translates hot guest blocks into x86-64 host code.
+//!
+//! A block goes through the A64 frontend ([`a64`]) into a small IR ([`ir`]),
+//! through the passes ([`passes`]), and out of the backend ([`x64`]) into the
+//! code arena ([`arena`]). Instructions the frontend does not translate run in
+//! the interpreter from inside the translated block; rare cases of translated
+//! ones (a TLB miss, MMIO, an unaligned access) leave the block through the
+//! interpreter. The run loop calls translated code through the contract in
+//! [`armvm_cpu::native`].
+
+pub mod a64;
+pub mod arena;
+pub mod ir;
+pub mod passes;
+#[cfg(target_arch = "x86_64")]
+pub mod x64;
+
+use armvm_cpu::cpu::{Cpu, Platform};
+use armvm_cpu::decode::Insn;
+use armvm_cpu::exec::prepared::Prepared;
+use armvm_cpu::native::{NativeContext, NativeFn, Translator};
+
+/// Default size of the code cache.
+pub const DEFAULT_CACHE_SIZE: usize = 64 << 20;
+
+/// Counters for `--stats`.
+#[derive(Clone, Debug, Default)]
+pub struct Statistics {
+    pub blocks_translated: u64,
+    pub blocks_declined: u64,
+    pub cache_flushes: u64,
+    pub guest_instructions: u64,
+    /// Instructions left to the interpreter inside translated blocks.
+    pub instructions_interpreted: u64,
+}
+
+/// The translator the run loop is handed (`--engine jit`).
+pub struct Jit {
+    arena: arena::Arena,
+    /// The prepared instructions translated code hands to the interpreter,
+    /// kept as long as that code can run.
+    prepared: Vec<Box<[Prepared]>>,
+    epoch: u64,
+    stats: Statistics,
+}
+
+impl Jit {
+    /// A JIT with a code cache of `cache_size` bytes; None where this host
+    /// cannot run one (not x86-64, or no executable memory).
+    pub fn new(cache_size: usize) -> Option<Jit> {
+        if !cfg!(target_arch = "x86_64") {
+            return None;
+        }
+        Some(Jit {
+            arena: arena::Arena::new(cache_size)?,
+            prepared: Vec::new(),
+            epoch: 0,
+            stats: Statistics::default(),
+        })
+    }
+
+    pub fn stats(&self) -> &Statistics {
+        &self.stats
+    }
+
+    fn flush(&mut self) {
+        self.arena.clear();
+        self.prepared.clear();
+        self.epoch += 1;
+        self.stats.cache_flushes += 1;
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn emit(&self, insns: &[Insn], prepared: &[Prepared]) -> Option<Vec<u8>> {
+        let env = x64::Environment {
+            interpret: interpret as *const () as usize,
+            prepared: prepared.as_ptr() as usize,
+            prepared_size: std::mem::size_of::<Prepared>(),
+        };
+        let plain = a64::translate(insns);
+        let mut optimised = plain.clone();
+        passes::optimise(&mut optimised);
+        if cfg!(debug_assertions) {
+            if let Err(e) = passes::verify(&optimised) {
+                panic!("IR verifier: {e}\n{optimised}");
+            }
+        }
+        // Forwarded values live longer; if they need more registers than
+        // there are, the block goes without.
+        x64::emit(&optimised, &env).or_else(|| {
+            let mut simple = plain;
+            passes::remove_dead_code(&mut simple);
+            x64::emit(&simple, &env)
+        })
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn emit(&self, _: &[Insn], _: &[Prepared]) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+impl Translator for Jit {
+    fn translate(&mut self, insns: &[Insn]) -> Option<NativeFn> {
+        let prepared: Box<[Prepared]> = insns.iter().map(|&i| Prepared::new(i)).collect();
+        let Some(code) = self.emit(insns, &prepared) else {
+            self.stats.blocks_declined += 1;
+            return None;
+        };
+        let entry = match self.arena.add(&code) {
+            Some(entry) => entry,
+            None => {
+                // Full: start again. Blocks translated before see the new
+                // epoch and are translated again when they run.
+                self.flush();
+                self.arena.add(&code)?
+            }
+        };
+        self.prepared.push(prepared);
+        self.stats.blocks_translated += 1;
+        self.stats.guest_instructions += insns.len() as u64;
+        // SAFETY: `entry` holds code emitted for the native contract.
+        Some(unsafe { std::mem::transmute::<*const u8, NativeFn>(entry) })
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    fn statistics(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("jit blocks translated", self.stats.blocks_translated),
+            ("jit blocks declined", self.stats.blocks_declined),
+            (
+                "jit guest instructions translated",
+                self.stats.guest_instructions,
+            ),
+            ("jit code cache flushes", self.stats.cache_flushes),
+            ("jit code cache bytes used", self.arena.used() as u64),
+            ("jit code cache bytes", self.arena.size() as u64),
+        ]
+    }
+}
+
+/// Runs one instruction in the interpreter for translated code; returns its
+/// step (see [`armvm_cpu::native`]).
+///
+/// # Safety
+/// `context` is the context the run loop passed to the translated code, and
+/// `prepared` points at a live prepared instruction.
+unsafe extern "C" fn interpret(context: *mut NativeContext, prepared: *const Prepared) -> u64 {
+    let context = &mut *context;
+    let cpu = &mut *(context.cpu as *mut Cpu);
+    let plat = &mut **(context.plat as *mut &mut dyn Platform);
+    (*prepared).step(cpu, plat) as u64
+}
