@@ -119,7 +119,7 @@ pub struct Board {
     applied_spis: [u64; 4],
     /// Each vCPU's "interrupt lines may have changed" flag.
     irq_flags: Vec<Arc<AtomicBool>>,
-    code: Rc<SharedCode>,
+    pub code: Rc<SharedCode>,
     /// Signalled when a device line changes, so that an idle machine wakes up.
     wake: (Sender<()>, Receiver<()>),
     /// The slots that hold a device.

@@ -197,6 +197,21 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "cortex-a72")]
     pub cpu: CpuArg,
 
+    /// Execution engine: jit translates hot guest code into host code (x86-64
+    /// hosts; the default there), interp interprets everything (the default
+    /// elsewhere, and the reference the JIT is tested against).
+    #[arg(long, value_enum, default_value_t = EngineArg::default_for_host())]
+    pub engine: EngineArg,
+
+    /// Size of the JIT's code cache, e.g. 64M (emptied as a whole when full).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub jit_cache_size: u64,
+
+    /// Print execution statistics on exit (instructions retired, exceptions,
+    /// the JIT's blocks and code cache) to standard error.
+    #[arg(long)]
+    pub stats: bool,
+
     /// Interrupt controller: GICv2 (up to 8 vCPUs) or GICv3.
     #[arg(long, value_enum, default_value = "2")]
     pub gic: GicArg,
@@ -368,6 +383,25 @@ impl CpuArg {
             CpuArg::CortexA57 => Model::CortexA57,
             CpuArg::CortexA72 => Model::CortexA72,
             CpuArg::Max => Model::Max,
+        }
+    }
+}
+
+/// `--engine`: how guest code is executed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// Translate hot blocks into x86-64 code (falls back to interp elsewhere)
+    Jit,
+    /// Interpret every instruction
+    Interp,
+}
+
+impl EngineArg {
+    pub fn default_for_host() -> EngineArg {
+        if cfg!(target_arch = "x86_64") {
+            EngineArg::Jit
+        } else {
+            EngineArg::Interp
         }
     }
 }

@@ -33,7 +33,7 @@ use armvm_firmware::uefi::{self, DirectKernel, Guest, Uefi};
 use armvm_firmware::{fdt, linux::Layout};
 
 use crate::board::{self, map, Board, BoardConfig, BoardError};
-use crate::cli::{DeviceKind, FirmwareArg, PsciConduit, RunArgs};
+use crate::cli::{DeviceKind, EngineArg, FirmwareArg, PsciConduit, RunArgs};
 use crate::console::{self, ConsoleTarget, Control, HostInput, RawMode, SerialTarget};
 use crate::firmware::{self, FirmwareDisks};
 use crate::gdb;
@@ -226,6 +226,8 @@ pub(crate) struct Machine {
     psci_smc: bool,
     dtb: Vec<u8>,
     tracer: Option<Tracer>,
+    /// `--stats`: print statistics on exit.
+    stats: bool,
     /// The gdb stub (src/gdb), when --gdb/-s/-S asked for one.
     gdb: Option<gdb::Debugger>,
     /// The balloon's control, for the monitor.
@@ -280,6 +282,12 @@ impl Machine {
             }
         };
         let shared_code = SharedCode::new(args.smp);
+        if args.engine == EngineArg::Jit {
+            match armvm_jit::Jit::new(args.jit_cache_size as usize) {
+                Some(jit) => shared_code.set_translator(Some(Box::new(jit))),
+                None => eprintln!("armvm: this host cannot run the JIT; interpreting"),
+            }
+        }
         let id_registers = args.cpu.model().id_registers();
         let mut vcpus: Vec<Vcpu> = (0..args.smp)
             .map(|i| {
@@ -363,6 +371,7 @@ impl Machine {
             psci_smc: args.psci_conduit == PsciConduit::Smc,
             dtb,
             tracer,
+            stats: args.stats,
             gdb: None,
             balloon,
             vars_path: args.vars.clone(),
@@ -455,7 +464,23 @@ impl Machine {
             }
             t.close();
         }
+        if self.stats {
+            self.print_statistics();
+        }
         stop
+    }
+
+    /// `--stats`: what ran, on standard error.
+    fn print_statistics(&self) {
+        for v in &self.vcpus {
+            eprintln!(
+                "armvm: cpu{}: {} instructions retired",
+                v.cpu.index, v.cpu.icount
+            );
+        }
+        for (name, value) in self.board.code.translator_statistics() {
+            eprintln!("armvm: {name}: {value}");
+        }
     }
 
     /// Writes the firmware's variables flash back to `--vars` if the firmware

@@ -1137,6 +1137,7 @@ impl Cpu {
             tlb,
             cpu: cpu as *mut c_void,
             plat: &mut plat as *mut &mut dyn Platform as *mut c_void,
+            fp_enabled: exec::check_fp_enabled(self).is_ok() as u64,
         };
         // SAFETY: the translator promised code that keeps the contract in
         // `native`, and the context points at live state.

@@ -26,11 +26,15 @@ pub struct NativeContext {
     pub cpu: *mut c_void,
     /// The board (`*mut &mut dyn Platform`), for helpers.
     pub plat: *mut c_void,
+    /// Non-zero if SIMD&FP instructions may run at the current EL
+    /// (CPACR_EL1.FPEN); they go to the interpreter (which traps) otherwise.
+    pub fp_enabled: u64,
 }
 
 impl NativeContext {
     pub const REGS: usize = std::mem::offset_of!(NativeContext, regs);
     pub const TLB: usize = std::mem::offset_of!(NativeContext, tlb);
+    pub const FP_ENABLED: usize = std::mem::offset_of!(NativeContext, fp_enabled);
 }
 
 /// Translated code for one block. It returns [`packed`] outcome.

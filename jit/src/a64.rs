@@ -8,15 +8,25 @@
 //! `armvm_cpu::exec` (including the order of register writes), which the
 //! lockstep tests compare against.
 
-use crate::ir::{BinOp, Block, FlagOp, Loc, Op, Terminal, Value, Width};
-use armvm_cpu::decode::{Insn, Op as A64};
+use crate::ir::{BinOp, Block, FlagOp, Loc, Op, Terminal, Value, VecOp, VecShift, VectorOp, Width};
+use armvm_cpu::decode::{Insn, Op as A64, SimdOp};
 use armvm_cpu::exec::bitmask::decode_bit_masks;
+use armvm_cpu::exec::simd_expand_imm;
+
+/// What the backend can do beyond the baseline (x86-64: SSE2).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Capabilities {
+    /// SSE4.1: 64-bit lane compares, 32-bit lane multiplies, signed 32-bit
+    /// widening multiplies.
+    pub sse41: bool,
+}
 
 /// Translates a block of decoded instructions, the first at the block's PC.
-pub fn translate(insns: &[Insn]) -> Block {
+pub fn translate(insns: &[Insn], caps: Capabilities) -> Block {
     let mut b = Builder {
         block: Block::new(),
         insn: 0,
+        caps,
     };
     b.block.insns = insns.len() as u16;
     b.block.terminal = Terminal::Next(4 * insns.len() as i64);
@@ -34,6 +44,7 @@ struct Builder {
     block: Block,
     /// Index of the instruction being translated.
     insn: u16,
+    caps: Capabilities,
 }
 
 fn width(sf: bool) -> Width {
@@ -327,6 +338,18 @@ impl Builder {
                 self.transfer_single(i, address);
             }
             A64::LdstPair => self.load_store_pair(i),
+            A64::LdstUimmFp | A64::LdstImm9Fp | A64::LdstRegOffFp => {
+                return self.vector_load_store(i)
+            }
+            A64::LdstPairFp => self.vector_load_store_pair(i),
+            // The vector forms (bit 28 clear; scalar forms set it).
+            A64::Simd(op) if !i.bit(28) => {
+                let Some(v) = self.simd(i, op) else {
+                    return false;
+                };
+                self.push(Op::BailUnlessFpEnabled(self.insn));
+                self.push(Op::Vector(v));
+            }
             A64::B | A64::Bl if last => {
                 let target = 4 * self.insn as i64 + (i.sbits(25, 0) << 2);
                 if i.op == A64::Bl {
@@ -530,6 +553,218 @@ impl Builder {
                 size,
                 value: b,
             });
+        }
+        if let Some(wb) = writeback {
+            self.set_xsp(i.rn(), wb);
+        }
+    }
+
+    /// An Advanced SIMD vector instruction as a vector operation, if the
+    /// backend has it.
+    fn simd(&self, i: Insn, op: SimdOp) -> Option<VectorOp> {
+        let full = i.bit(30);
+        let unsigned = i.bit(29);
+        let esize = 1u8 << i.bits(23, 22);
+        let (d, n, m) = (i.rd() as u8, i.rn() as u8, i.rm() as u8);
+        let lanes = |op: VecOp, esize: u8| VectorOp::Lanes {
+            op,
+            esize,
+            full,
+            d,
+            n,
+            m,
+        };
+        // Shift by immediate: the lane size from immh, the amount from immh:immb.
+        let immh = i.bits(22, 19);
+        let shift_esize = if immh == 0 {
+            0
+        } else {
+            1u8 << (31 - immh.leading_zeros())
+        };
+        let immhb = i.bits(22, 16);
+        let sse41 = self.caps.sse41;
+        Some(match op {
+            SimdOp::Add => lanes(VecOp::Add, esize),
+            SimdOp::Sub => lanes(VecOp::Sub, esize),
+            SimdOp::And => lanes(VecOp::And, 1),
+            SimdOp::Bic => lanes(VecOp::AndNot, 1),
+            SimdOp::Orr => lanes(VecOp::Or, 1),
+            SimdOp::Orn => lanes(VecOp::OrNot, 1),
+            SimdOp::Eor => lanes(VecOp::Xor, 1),
+            SimdOp::Cmeq if esize < 8 || sse41 => lanes(VecOp::CmpEq, esize),
+            SimdOp::Mul if esize == 2 || (esize == 4 && sse41) => lanes(VecOp::Mul, esize),
+            SimdOp::ShrImm if shift_esize >= 2 && (unsigned || shift_esize <= 4) => {
+                VectorOp::Shift {
+                    op: if unsigned {
+                        VecShift::RightLogical
+                    } else {
+                        VecShift::RightArithmetic
+                    },
+                    esize: shift_esize,
+                    full,
+                    d,
+                    n,
+                    amount: (2 * 8 * shift_esize as u32 - immhb) as u8,
+                }
+            }
+            SimdOp::ShlImm if shift_esize >= 2 => VectorOp::Shift {
+                op: VecShift::Left,
+                esize: shift_esize,
+                full,
+                d,
+                n,
+                amount: (immhb - 8 * shift_esize as u32) as u8,
+            },
+            SimdOp::ShllImm => VectorOp::Widen {
+                signed: !unsigned,
+                upper: full,
+                esize: shift_esize,
+                d,
+                n,
+                shift: (immhb - 8 * shift_esize as u32) as u8,
+            },
+            SimdOp::AddW | SimdOp::SubW | SimdOp::AddL | SimdOp::SubL => VectorOp::WidenArith {
+                sub: matches!(op, SimdOp::SubW | SimdOp::SubL),
+                signed: !unsigned,
+                upper: full,
+                esize,
+                wide_n: matches!(op, SimdOp::AddW | SimdOp::SubW),
+                d,
+                n,
+                m,
+            },
+            SimdOp::MulL | SimdOp::MlaL if esize == 2 || (esize == 4 && (unsigned || sse41)) => {
+                VectorOp::MulLong {
+                    signed: !unsigned,
+                    upper: full,
+                    accumulate: op == SimdOp::MlaL,
+                    esize,
+                    d,
+                    n,
+                    m,
+                }
+            }
+            SimdOp::Movi | SimdOp::Mvni => {
+                let imm8 = ((i.bits(18, 16) << 5) | i.bits(9, 5)) as u64;
+                let imm64 = simd_expand_imm(i.bit(29), i.bits(15, 12), imm8) as u128;
+                let mut value = imm64 | (imm64 << 64);
+                if op == SimdOp::Mvni {
+                    value = !value;
+                }
+                if !full {
+                    value &= u64::MAX as u128;
+                }
+                VectorOp::Const { d, value }
+            }
+            _ => return None,
+        })
+    }
+
+    /// SIMD&FP LDR/STR in the unsigned-offset, unscaled, pre/post-index and
+    /// register-offset forms.
+    fn vector_load_store(&mut self, i: Insn) -> bool {
+        let scale = (i.bits(23, 23) << 2) | i.bits(31, 30);
+        let size = 1u8 << scale;
+        self.push(Op::BailUnlessFpEnabled(self.insn));
+        let base = self.base(i.rn());
+        let (address, writeback) = match i.op {
+            A64::LdstUimmFp => {
+                let offset = (i.bits(21, 10) as u64) << scale;
+                (self.bin_imm(BinOp::Add, Width::W64, base, offset), None)
+            }
+            A64::LdstRegOffFp => {
+                let shift = if i.bit(12) { scale } else { 0 };
+                let offset = self.extended(i.rm(), i.bits(15, 13), shift);
+                (self.bin(BinOp::Add, Width::W64, base, offset), None)
+            }
+            _ => {
+                let imm = i.sbits(20, 12) as u64;
+                match i.bits(11, 10) {
+                    0b01 => {
+                        let wb = self.bin_imm(BinOp::Add, Width::W64, base, imm);
+                        (base, Some(wb))
+                    }
+                    0b11 => {
+                        let a = self.bin_imm(BinOp::Add, Width::W64, base, imm);
+                        (a, Some(a))
+                    }
+                    _ => (self.bin_imm(BinOp::Add, Width::W64, base, imm), None),
+                }
+            }
+        };
+        let load = i.bit(22);
+        let host = self.push(Op::Access {
+            address,
+            size,
+            align: size,
+            write: !load,
+            insn: self.insn,
+        });
+        let reg = i.rt() as u8;
+        if load {
+            self.push(Op::VectorLoad {
+                host,
+                offset: 0,
+                size,
+                reg,
+            });
+        } else {
+            self.push(Op::VectorStore {
+                host,
+                offset: 0,
+                size,
+                reg,
+            });
+        }
+        if let Some(wb) = writeback {
+            self.set_xsp(i.rn(), wb);
+        }
+        true
+    }
+
+    /// SIMD&FP LDP/STP/LDNP/STNP.
+    fn vector_load_store_pair(&mut self, i: Insn) {
+        let scale = 2 + i.bits(31, 30);
+        let size = 1u8 << scale;
+        let offset = (i.sbits(21, 15) << scale) as u64;
+        self.push(Op::BailUnlessFpEnabled(self.insn));
+        let base = self.base(i.rn());
+        let (address, writeback) = match i.bits(24, 23) {
+            0b01 => {
+                let wb = self.bin_imm(BinOp::Add, Width::W64, base, offset);
+                (base, Some(wb))
+            }
+            0b11 => {
+                let a = self.bin_imm(BinOp::Add, Width::W64, base, offset);
+                (a, Some(a))
+            }
+            _ => (self.bin_imm(BinOp::Add, Width::W64, base, offset), None),
+        };
+        let load = i.bit(22);
+        let host = self.push(Op::Access {
+            address,
+            size: 2 * size,
+            align: size,
+            write: !load,
+            insn: self.insn,
+        });
+        for (k, reg) in [(0, i.rt()), (size, i.rt2())] {
+            let reg = reg as u8;
+            if load {
+                self.push(Op::VectorLoad {
+                    host,
+                    offset: k,
+                    size,
+                    reg,
+                });
+            } else {
+                self.push(Op::VectorStore {
+                    host,
+                    offset: k,
+                    size,
+                    reg,
+                });
+            }
         }
         if let Some(wb) = writeback {
             self.set_xsp(i.rn(), wb);

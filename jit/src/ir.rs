@@ -28,6 +28,91 @@ pub enum Loc {
     Flags,
 }
 
+/// Lane-wise operations on 128-bit guest vector registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VecOp {
+    Add,
+    Sub,
+    And,
+    /// First operand and not second.
+    AndNot,
+    Or,
+    /// First operand or not second.
+    OrNot,
+    Xor,
+    /// All ones where the lanes are equal.
+    CmpEq,
+    Mul,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VecShift {
+    Left,
+    RightLogical,
+    RightArithmetic,
+}
+
+/// Vector operations work on guest vector registers in place (by number),
+/// not on IR values: `esize` is the lane size in bytes, and a `full: false`
+/// result keeps only the low 64 bits (the rest of the register cleared).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum VectorOp {
+    /// `d = n op m` lane by lane.
+    Lanes {
+        op: VecOp,
+        esize: u8,
+        full: bool,
+        d: u8,
+        n: u8,
+        m: u8,
+    },
+    Shift {
+        op: VecShift,
+        esize: u8,
+        full: bool,
+        d: u8,
+        n: u8,
+        amount: u8,
+    },
+    /// `d` = the lanes of the low (high if `upper`) half of `n`, widened
+    /// from `esize` to twice that by zero or sign extension, then shifted left.
+    Widen {
+        signed: bool,
+        upper: bool,
+        esize: u8,
+        d: u8,
+        n: u8,
+        shift: u8,
+    },
+    /// `d = n op m` on lanes of twice `esize`, where `m` is a half widened
+    /// as by `Widen`, and `n` too unless `wide_n`.
+    WidenArith {
+        sub: bool,
+        signed: bool,
+        upper: bool,
+        esize: u8,
+        wide_n: bool,
+        d: u8,
+        n: u8,
+        m: u8,
+    },
+    /// `d = widen(n) * widen(m)` (plus `d` if `accumulate`), lanes of
+    /// twice `esize`, from the low (high if `upper`) halves.
+    MulLong {
+        signed: bool,
+        upper: bool,
+        accumulate: bool,
+        esize: u8,
+        d: u8,
+        n: u8,
+        m: u8,
+    },
+    Const {
+        d: u8,
+        value: u128,
+    },
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinOp {
     Add,
@@ -101,6 +186,26 @@ pub enum Op {
         size: u8,
         value: Value,
     },
+    /// A vector operation on guest vector registers.
+    Vector(VectorOp),
+    /// Loads `size` (1 to 16) bytes at a host address plus `offset` into
+    /// guest vector register `reg`, clearing the rest of it.
+    VectorLoad {
+        host: Value,
+        offset: u8,
+        size: u8,
+        reg: u8,
+    },
+    /// Stores the low `size` bytes of guest vector register `reg`.
+    VectorStore {
+        host: Value,
+        offset: u8,
+        size: u8,
+        reg: u8,
+    },
+    /// Unless SIMD&FP instructions may run, the interpreter runs instruction
+    /// `insn` (and traps) instead and the block ends.
+    BailUnlessFpEnabled(u16),
     /// Unless the value is zero, the interpreter runs instruction `insn`
     /// instead and the block ends after it (its rare cases).
     BailUnlessZero(Value, u16),
@@ -122,11 +227,19 @@ impl Op {
             Op::Binary(_, _, a, b) | Op::FlagSetting(_, _, a, b) => vec![a, b],
             Op::Select(c, a, b) => vec![c, a, b],
             Op::Access { address, .. } => vec![address],
-            Op::HostLoad { host, .. } => vec![host],
-            Op::HostStore { host, value, .. } => vec![host, value],
-            Op::Const(_) | Op::PcRelative(_) | Op::Get(_) | Op::Condition(_) | Op::Interpret(_) => {
-                vec![]
+            Op::HostLoad { host, .. }
+            | Op::VectorLoad { host, .. }
+            | Op::VectorStore { host, .. } => {
+                vec![host]
             }
+            Op::HostStore { host, value, .. } => vec![host, value],
+            Op::Const(_)
+            | Op::PcRelative(_)
+            | Op::Get(_)
+            | Op::Condition(_)
+            | Op::Interpret(_)
+            | Op::Vector(_)
+            | Op::BailUnlessFpEnabled(_) => vec![],
         }
     }
 
@@ -148,13 +261,20 @@ impl Op {
                 *b = f(*b);
             }
             Op::Access { address, .. } => *address = f(*address),
-            Op::HostLoad { host, .. } => *host = f(*host),
+            Op::HostLoad { host, .. }
+            | Op::VectorLoad { host, .. }
+            | Op::VectorStore { host, .. } => *host = f(*host),
             Op::HostStore { host, value, .. } => {
                 *host = f(*host);
                 *value = f(*value);
             }
-            Op::Const(_) | Op::PcRelative(_) | Op::Get(_) | Op::Condition(_) | Op::Interpret(_) => {
-            }
+            Op::Const(_)
+            | Op::PcRelative(_)
+            | Op::Get(_)
+            | Op::Condition(_)
+            | Op::Interpret(_)
+            | Op::Vector(_)
+            | Op::BailUnlessFpEnabled(_) => {}
         }
     }
 
@@ -162,7 +282,14 @@ impl Op {
     pub fn has_result(&self) -> bool {
         !matches!(
             self,
-            Op::Set(..) | Op::HostStore { .. } | Op::BailUnlessZero(..) | Op::Interpret(_)
+            Op::Set(..)
+                | Op::HostStore { .. }
+                | Op::BailUnlessZero(..)
+                | Op::Interpret(_)
+                | Op::Vector(_)
+                | Op::VectorLoad { .. }
+                | Op::VectorStore { .. }
+                | Op::BailUnlessFpEnabled(_)
         )
     }
 

@@ -42,6 +42,7 @@ pub struct Jit {
     prepared: Vec<Box<[Prepared]>>,
     epoch: u64,
     stats: Statistics,
+    capabilities: a64::Capabilities,
 }
 
 impl Jit {
@@ -56,6 +57,7 @@ impl Jit {
             prepared: Vec::new(),
             epoch: 0,
             stats: Statistics::default(),
+            capabilities: host_capabilities(),
         })
     }
 
@@ -77,7 +79,7 @@ impl Jit {
             prepared: prepared.as_ptr() as usize,
             prepared_size: std::mem::size_of::<Prepared>(),
         };
-        let plain = a64::translate(insns);
+        let plain = a64::translate(insns, self.capabilities);
         let mut optimised = plain.clone();
         passes::optimise(&mut optimised);
         if cfg!(debug_assertions) {
@@ -139,6 +141,16 @@ impl Translator for Jit {
             ("jit code cache bytes used", self.arena.used() as u64),
             ("jit code cache bytes", self.arena.size() as u64),
         ]
+    }
+}
+
+/// What this host's CPU can do for the backend.
+fn host_capabilities() -> a64::Capabilities {
+    a64::Capabilities {
+        #[cfg(target_arch = "x86_64")]
+        sse41: std::arch::is_x86_feature_detected!("sse4.1"),
+        #[cfg(not(target_arch = "x86_64"))]
+        sse41: false,
     }
 }
 

@@ -9,6 +9,8 @@
 //! early (to let the interpreter run an instruction) are emitted after the
 //! main path, so that the main path is straight code.
 
+mod vector;
+
 use crate::ir::{BinOp, Block, FlagOp, Loc, Op, Terminal, Value, Width};
 use armvm_cpu::exec::prepared::Step;
 use armvm_cpu::mmu::{TlbEntry, TLB_SIZE};
@@ -383,6 +385,20 @@ impl Emitter<'_> {
                     _ => dynasm!(self.ops ; .arch x64 ; mov [Rq(h) + o], Rq(v)),
                 }
             }
+            Op::Vector(v) => self.vector(v),
+            Op::VectorLoad {
+                host,
+                offset,
+                size,
+                reg,
+            } => self.vector_load(self.r(host), offset as i32, size, reg),
+            Op::VectorStore {
+                host,
+                offset,
+                size,
+                reg,
+            } => self.vector_store(self.r(host), offset as i32, size, reg),
+            Op::BailUnlessFpEnabled(insn) => self.bail_unless_fp_enabled(insn),
             Op::BailUnlessZero(v, insn) => {
                 let s = self.r(v);
                 let bail = self.bail_label(insn);

@@ -5,7 +5,7 @@
 //! programs (default 3000), `ARMVM_JIT_LOCKSTEP_SEED` the seed.
 
 use armvm_cpu::cpu::{Cpu, Exit, SharedCode};
-use armvm_cpu::decode::{a64, decode, Op};
+use armvm_cpu::decode::{a64, a64_simd, decode, Op, SimdOp};
 use armvm_cpu::memory::Ram;
 use armvm_jit::Jit;
 use std::rc::Rc;
@@ -60,6 +60,30 @@ const CLASSES: &[Op] = &[
     Op::LdstImm9,
     Op::LdstRegOff,
     Op::LdstPair,
+    Op::LdstUimmFp,
+    Op::LdstImm9Fp,
+    Op::LdstRegOffFp,
+    Op::LdstPairFp,
+    Op::Simd(SimdOp::Add),
+    Op::Simd(SimdOp::Sub),
+    Op::Simd(SimdOp::And),
+    Op::Simd(SimdOp::Bic),
+    Op::Simd(SimdOp::Orr),
+    Op::Simd(SimdOp::Orn),
+    Op::Simd(SimdOp::Eor),
+    Op::Simd(SimdOp::Cmeq),
+    Op::Simd(SimdOp::Mul),
+    Op::Simd(SimdOp::ShrImm),
+    Op::Simd(SimdOp::ShlImm),
+    Op::Simd(SimdOp::ShllImm),
+    Op::Simd(SimdOp::AddW),
+    Op::Simd(SimdOp::SubW),
+    Op::Simd(SimdOp::AddL),
+    Op::Simd(SimdOp::SubL),
+    Op::Simd(SimdOp::MulL),
+    Op::Simd(SimdOp::MlaL),
+    Op::Simd(SimdOp::Movi),
+    Op::Simd(SimdOp::Mvni),
     // Interpreted inside translated blocks.
     Op::Bfm,
     Op::AdcSbc,
@@ -72,7 +96,21 @@ const CLASSES: &[Op] = &[
 fn is_memory(op: Op) -> bool {
     matches!(
         op,
-        Op::LdstUimm | Op::LdstImm9 | Op::LdstRegOff | Op::LdstPair
+        Op::LdstUimm
+            | Op::LdstImm9
+            | Op::LdstRegOff
+            | Op::LdstPair
+            | Op::LdstUimmFp
+            | Op::LdstImm9Fp
+            | Op::LdstRegOffFp
+            | Op::LdstPairFp
+    )
+}
+
+fn has_gpr_destination(op: Op) -> bool {
+    !matches!(
+        op,
+        Op::Simd(_) | Op::LdstUimmFp | Op::LdstImm9Fp | Op::LdstRegOffFp | Op::LdstPairFp
     )
 }
 
@@ -82,6 +120,7 @@ fn is_memory(op: Op) -> bool {
 fn instruction(rng: &mut Rng) -> u32 {
     let rows: Vec<&a64::Encoding> = a64::BASE
         .iter()
+        .chain(a64_simd::SIMD.iter())
         .filter(|e| CLASSES.contains(&e.op))
         .collect();
     loop {
@@ -95,7 +134,9 @@ fn instruction(rng: &mut Rng) -> u32 {
                 word
             }
         };
-        word = fix(word, 0, rng);
+        if has_gpr_destination(row.op) {
+            word = fix(word, 0, rng);
+        }
         if row.op == Op::LdstPair {
             word = fix(word, 10, rng);
         }
@@ -163,6 +204,11 @@ fn machine(code: &[u32], rng: &mut Rng, jit: bool) -> Machine {
     // SP: aligned half the time (the interpreter checks alignment).
     cpu.regs.sp_el[1] = DATA - 0x100 + rng.below(4) * 8 * (rng.below(2) * 2);
     cpu.regs.nzcv = (rng.next() as u32) & 0xf000_0000;
+    for v in cpu.regs.v.iter_mut() {
+        *v = ((rng.next() as u128) << 64) | rng.next() as u128;
+    }
+    // SIMD&FP enabled, except sometimes (they trap).
+    cpu.sys.cpacr = if rng.below(8) == 0 { 0 } else { 3 << 20 };
     cpu.regs.pc = CODE;
     cpu.sys.vbar = RAM_BASE;
     Machine {

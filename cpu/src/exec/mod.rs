@@ -11,6 +11,10 @@ pub mod prepared;
 mod simd;
 mod system;
 
+/// AdvSIMDExpandImm(), for translators.
+pub use simd::expand_imm as simd_expand_imm;
+pub use system::check_fp_enabled;
+
 pub use system::{debug_read_sysreg, debug_write_sysreg};
 
 use crate::cpu::{Cpu, Exit, Platform};

@@ -21,6 +21,7 @@ mod shift;
 #[cfg(test)]
 mod testutil;
 
+pub use copy::expand_imm;
 use std::cell::Cell;
 
 use super::system::check_fp_enabled;

@@ -137,7 +137,7 @@ pub(super) fn tbl(cpu: &mut Cpu, i: Insn) {
 }
 
 /// AdvSIMDExpandImm(op, cmode, imm8): the 64-bit pattern of a modified immediate.
-pub(super) fn expand_imm(op: bool, cmode: u32, imm8: u64) -> u64 {
+pub fn expand_imm(op: bool, cmode: u32, imm8: u64) -> u64 {
     let rep2 = |x: u64| x | (x << 32);
     let rep4 = |x: u64| rep2(x | (x << 16));
     match cmode >> 1 {
