@@ -16,7 +16,7 @@ use crate::idiom::{self, Idiom};
 use crate::memory::PhysMemory;
 use crate::mmu::{Regime, Tlb, Translation};
 use crate::model::IdRegisters;
-use crate::native::{self, NativeContext, NativeFn, NativeState, Translator};
+use crate::native::{self, NativeCode, NativeContext, NativeState, Translator};
 use crate::pmu::{self, Pmu};
 use crate::selfdebug;
 use crate::state::{Regs, DAIF_A, DAIF_D, DAIF_F, DAIF_I};
@@ -271,6 +271,9 @@ pub struct SharedCode {
     /// The translator's epoch as last seen ([`NO_TRANSLATOR`] without one), so
     /// that the run loop can tell valid host code without asking it.
     jit_epoch: Cell<u64>,
+    /// Changes whenever blocks are dropped, so that links between translated
+    /// blocks made before are no longer followed (see [`native::ChainSlot`]).
+    code_version: Cell<u64>,
     /// The last jump-cache generation handed out (see [`Link`]).
     generations: Cell<u64>,
 }
@@ -307,6 +310,7 @@ impl SharedCode {
             generations: Cell::new(0),
             translator: RefCell::new(None),
             jit_epoch: Cell::new(NO_TRANSLATOR),
+            code_version: Cell::new(0),
         })
     }
 
@@ -344,7 +348,9 @@ impl SharedCode {
         if !starts.contains(&pa) {
             starts.push(pa);
         }
-        maps.blocks.insert(pa, block);
+        if maps.blocks.insert(pa, block).is_some() {
+            self.code_changed();
+        }
         drop(maps);
         if new_page {
             self.post(by_cpu, Remote::ProtectCode(page));
@@ -368,10 +374,15 @@ impl SharedCode {
             self.pending[cpu].set(true);
         }
     }
+    /// Blocks were dropped: links to them must not be followed.
+    fn code_changed(&self) {
+        self.code_version.set(self.code_version.get() + 1);
+    }
     /// Drops every block decoded from physical page `pa_page`.
     pub fn invalidate_page(&self, pa_page: u64) {
         let mut maps = self.maps.borrow_mut();
         if let Some(starts) = maps.pages.remove(&pa_page) {
+            self.code_changed();
             for pa in starts {
                 if let Some(b) = maps.blocks.remove(&pa) {
                     b.valid.set(false);
@@ -399,6 +410,7 @@ impl SharedCode {
         }
     }
     fn clear(&self) {
+        self.code_changed();
         let mut maps = self.maps.borrow_mut();
         for b in maps.blocks.values() {
             b.valid.set(false);
@@ -570,6 +582,10 @@ pub struct Cpu {
     trace: Option<TraceHook>,
     /// The outcome of an instruction whose handler returned [`Step::Stop`].
     parked: exec::ExecResult,
+    /// The exit of the translated block that ran last, if it can be linked
+    /// to the block at `tag` (PC | EL), in translator epoch `epoch`:
+    /// `(slot, tag, epoch)`.
+    chain_from: Option<(*mut native::ChainSlot, u64, u64)>,
 }
 
 impl Cpu {
@@ -601,6 +617,7 @@ impl Cpu {
             code: CodeCache::new(SharedCode::new(index + 1)),
             trace: None,
             parked: Ok(Flow::Next),
+            chain_from: None,
         }
     }
 
@@ -917,7 +934,7 @@ impl Cpu {
                                 break;
                             }
                         }
-                        if let Some(exit) = self.run_block_fast(plat, &block) {
+                        if let Some(exit) = self.run_block_fast(plat, &block, limit) {
                             return exit;
                         }
                         if !self.reruns(&block, tag, generation, limit) {
@@ -1061,10 +1078,21 @@ impl Cpu {
     /// Runs a whole block with nothing to watch for between instructions (no trace,
     /// breakpoint or watchpoint, and the budget covers the block).
     #[inline(always)]
-    fn run_block_fast(&mut self, plat: &mut dyn Platform, block: &Block) -> Option<Exit> {
+    fn run_block_fast(
+        &mut self,
+        plat: &mut dyn Platform,
+        block: &Block,
+        limit: u64,
+    ) -> Option<Exit> {
         if let Some(code) = self.native_code(block) {
-            return self.run_native(plat, code);
+            if let Some((slot, tag, epoch)) = self.chain_from.take() {
+                if tag == self.block_tag() && epoch == self.code.shared.jit_epoch.get() {
+                    self.link_native(slot, code);
+                }
+            }
+            return self.run_native(plat, code, limit - self.icount);
         }
+        self.chain_from = None;
         for (n, prepared) in block.insns.iter().enumerate() {
             let pc = self.regs.pc;
             match prepared.step(self, plat) {
@@ -1086,7 +1114,7 @@ impl Cpu {
 
     /// The block's host code, if it has some that is still valid.
     #[inline(always)]
-    fn native_code(&self, block: &Block) -> Option<NativeFn> {
+    fn native_code(&self, block: &Block) -> Option<NativeCode> {
         let epoch = self.code.shared.jit_epoch.get();
         match block.native.get() {
             NativeState::Ready(e, code) if e == epoch => Some(code),
@@ -1098,7 +1126,7 @@ impl Cpu {
     /// Counts a run of a block without valid host code; translates it once it
     /// is hot.
     #[inline(never)]
-    fn warm_up(&self, block: &Block, epoch: u64) -> Option<NativeFn> {
+    fn warm_up(&self, block: &Block, epoch: u64) -> Option<NativeCode> {
         let shared = &self.code.shared;
         if epoch == NO_TRANSLATOR {
             block.native.set(NativeState::Declined(epoch));
@@ -1124,26 +1152,46 @@ impl Cpu {
         code
     }
 
-    /// Runs a block's host code (see [`native`] for the contract).
+    /// Runs a block's host code (see [`native`] for the contract), and the
+    /// blocks it chains to.
     #[inline(always)]
-    fn run_native(&mut self, plat: &mut dyn Platform, code: NativeFn) -> Option<Exit> {
+    fn run_native(
+        &mut self,
+        plat: &mut dyn Platform,
+        code: NativeCode,
+        budget: u64,
+    ) -> Option<Exit> {
         let tlb = self.tlb[self.mmu_index(false)].entries.as_ptr();
+        let fp_enabled = exec::check_fp_enabled(self).is_ok() as u64;
+        let generation = &raw const self.code.generation;
+        let code_version = self.code.shared.code_version.as_ptr() as *const u64;
+        let interrupts = self.interrupts_changed.as_ptr() as *const u8;
         let cpu: *mut Cpu = self;
         let mut plat: &mut dyn Platform = plat;
+        // SAFETY: `cpu` is `self`, live for the call; the code and its
+        // helpers are the only users of the vCPU until it returns.
         let mut context = NativeContext {
-            // SAFETY: `cpu` is `self`, live for the call; the code and its
-            // helpers are the only users of the vCPU until it returns.
             regs: unsafe { &raw mut (*cpu).regs },
             tlb,
             cpu: cpu as *mut c_void,
             plat: &mut plat as *mut &mut dyn Platform as *mut c_void,
-            fp_enabled: exec::check_fp_enabled(self).is_ok() as u64,
+            fp_enabled,
+            budget,
+            retired: 0,
+            generation,
+            code_version,
+            interrupts,
+            exit_slot: std::ptr::null_mut(),
         };
         // SAFETY: the translator promised code that keeps the contract in
         // `native`, and the context points at live state.
-        let outcome = unsafe { code(&mut context) };
+        let outcome = unsafe { (code.entry)(&mut context) };
         let (retired, step) = native::unpack(outcome);
-        self.icount += retired;
+        self.icount += context.retired + retired;
+        if !context.exit_slot.is_null() {
+            let epoch = self.code.shared.jit_epoch.get();
+            self.chain_from = Some((context.exit_slot, self.block_tag(), epoch));
+        }
         match step {
             Step::Next | Step::Jump => None,
             Step::Stop => {
@@ -1151,6 +1199,19 @@ impl Cpu {
                 let pc = self.regs.pc;
                 self.complete(result, pc)
             }
+        }
+    }
+
+    /// Makes a translated block's exit `slot` jump straight to `next`'s code
+    /// while the translations and the code stay as they are now.
+    fn link_native(&self, slot: *mut native::ChainSlot, next: NativeCode) {
+        // SAFETY: the slot is inside code of the current epoch (the exit was
+        // taken by code that just ran, and nothing was translated since
+        // without the block being fetched again).
+        unsafe {
+            (*slot).target = next.chain_entry;
+            (*slot).generation = self.code.generation;
+            (*slot).code_version = self.code.shared.code_version.get();
         }
     }
 

@@ -29,22 +29,76 @@ pub struct NativeContext {
     /// Non-zero if SIMD&FP instructions may run at the current EL
     /// (CPACR_EL1.FPEN); they go to the interpreter (which traps) otherwise.
     pub fp_enabled: u64,
+    /// Instructions the run may retire in all (blocks chain onwards only
+    /// while they fit).
+    pub budget: u64,
+    /// Instructions retired by the blocks that chained onwards (the last
+    /// block's own count is in its outcome).
+    pub retired: u64,
+    /// The vCPU's jump-cache generation (translations in force); a link made
+    /// in another is not followed.
+    pub generation: *const u64,
+    /// The machine's code version, which changes whenever decoded code is
+    /// dropped; links made before are not followed.
+    pub code_version: *const u64,
+    /// The vCPU's "interrupt lines may have changed" flag (a byte, non-zero
+    /// when set): chaining stops so that the run loop looks.
+    pub interrupts: *const u8,
+    /// Set by an exit that could chain to the next block but was not linked
+    /// yet: the run loop links it once it knows that block.
+    pub exit_slot: *mut ChainSlot,
+}
+
+/// A direct exit's link to the next block, inside translated code: followed
+/// when its generation and code version are current.
+#[repr(C)]
+pub struct ChainSlot {
+    /// Where the exit jumps: the next block's chain entry, or the exit's own
+    /// return to the run loop.
+    pub target: u64,
+    pub generation: u64,
+    pub code_version: u64,
+}
+
+impl ChainSlot {
+    pub const TARGET: usize = std::mem::offset_of!(ChainSlot, target);
+    pub const GENERATION: usize = std::mem::offset_of!(ChainSlot, generation);
+    pub const CODE_VERSION: usize = std::mem::offset_of!(ChainSlot, code_version);
 }
 
 impl NativeContext {
     pub const REGS: usize = std::mem::offset_of!(NativeContext, regs);
     pub const TLB: usize = std::mem::offset_of!(NativeContext, tlb);
     pub const FP_ENABLED: usize = std::mem::offset_of!(NativeContext, fp_enabled);
+    pub const BUDGET: usize = std::mem::offset_of!(NativeContext, budget);
+    pub const RETIRED: usize = std::mem::offset_of!(NativeContext, retired);
+    pub const GENERATION: usize = std::mem::offset_of!(NativeContext, generation);
+    pub const CODE_VERSION: usize = std::mem::offset_of!(NativeContext, code_version);
+    pub const INTERRUPTS: usize = std::mem::offset_of!(NativeContext, interrupts);
+    pub const EXIT_SLOT: usize = std::mem::offset_of!(NativeContext, exit_slot);
 }
 
 /// Translated code for one block. It returns [`packed`] outcome.
 pub type NativeFn = unsafe extern "C" fn(*mut NativeContext) -> u64;
 
+/// A translated block's entry points.
+#[derive(Clone, Copy, Debug)]
+pub struct NativeCode {
+    /// Called by the run loop.
+    pub entry: NativeFn,
+    /// Jumped to by the block before, from inside its code (a [`ChainSlot`]
+    /// holds it): checks the budget and the interrupt flag, then runs the
+    /// block in the caller's frame.
+    pub chain_entry: u64,
+}
+
 /// The outcome translated code returns: instructions retired, and how the
 /// last one ended (the [`Step`] a handler would have returned). With
 /// [`Step::Next`], the block ran to its end and set the PC past it; with
 /// [`Step::Jump`], the last instruction set the PC; with [`Step::Stop`], the
-/// PC is the last instruction's and its outcome is parked in the CPU.
+/// PC is the last instruction's and its outcome is parked in the CPU. The
+/// count is the last block's: blocks chained onwards before it add theirs to
+/// [`NativeContext::retired`].
 pub const fn packed(retired: u64, step: Step) -> u64 {
     (retired << 8) | step as u64
 }
@@ -63,7 +117,7 @@ pub fn unpack(outcome: u64) -> (u64, Step) {
 pub trait Translator {
     /// Host code for the block of `insns` (in order, from its first PC), or
     /// `None` to leave it to the interpreter.
-    fn translate(&mut self, insns: &[Insn]) -> Option<NativeFn>;
+    fn translate(&mut self, insns: &[Insn]) -> Option<NativeCode>;
     /// Changes whenever code returned earlier stops being valid (the code
     /// cache was flushed).
     fn epoch(&self) -> u64;
@@ -81,7 +135,7 @@ pub enum NativeState {
     /// The translator declined it in this epoch.
     Declined(u64),
     /// Translated in this epoch.
-    Ready(u64, NativeFn),
+    Ready(u64, NativeCode),
 }
 
 impl Default for NativeState {

@@ -9,7 +9,8 @@
 //! lockstep tests compare against.
 
 use crate::ir::{BinOp, Block, FlagOp, Loc, Op, Terminal, Value, VecOp, VecShift, VectorOp, Width};
-use armvm_cpu::decode::{Insn, Op as A64, SimdOp};
+use armvm_cpu::decode::a64_fp::Un;
+use armvm_cpu::decode::{FpOp, Insn, Op as A64, SimdOp};
 use armvm_cpu::exec::bitmask::decode_bit_masks;
 use armvm_cpu::exec::simd_expand_imm;
 
@@ -35,6 +36,11 @@ pub fn translate(insns: &[Insn], caps: Capabilities) -> Block {
         let last = index + 1 == insns.len();
         if !b.instruction(insn, last) {
             b.push(Op::Interpret(index as u16));
+            if last {
+                // It may have changed what the run loop checks between
+                // blocks (translations, interrupt masks, the EL).
+                b.block.terminal = Terminal::Leave(4 * insns.len() as i64);
+            }
         }
     }
     b.block
@@ -342,6 +348,7 @@ impl Builder {
                 return self.vector_load_store(i)
             }
             A64::LdstPairFp => self.vector_load_store_pair(i),
+            A64::Fp(op) => return self.fp_move(i, op),
             // The vector forms (bit 28 clear; scalar forms set it).
             A64::Simd(op) if !i.bit(28) => {
                 let Some(v) = self.simd(i, op) else {
@@ -658,6 +665,44 @@ impl Builder {
             }
             _ => return None,
         })
+    }
+
+    /// FMOV between general-purpose and SIMD&FP registers, and FMOV
+    /// (register); other floating-point instructions are interpreted.
+    fn fp_move(&mut self, i: Insn, op: FpOp) -> bool {
+        let size = if i.sf() { 8 } else { 4 };
+        let (d, n) = (i.rd(), i.rn());
+        let get = |reg: usize, size: u8, upper: bool| Op::GetVectorPart {
+            reg: reg as u8,
+            size,
+            upper,
+        };
+        let set = |reg: usize, size: u8, upper: bool, value: Value| Op::SetVectorPart {
+            reg: reg as u8,
+            size,
+            upper,
+            value,
+        };
+        match op {
+            FpOp::FmovToGen | FpOp::FmovToGenTop => {
+                self.push(Op::BailUnlessFpEnabled(self.insn));
+                let v = self.push(get(n, size, op == FpOp::FmovToGenTop));
+                self.set_x(d, v);
+            }
+            FpOp::FmovFromGen | FpOp::FmovFromGenTop => {
+                self.push(Op::BailUnlessFpEnabled(self.insn));
+                let v = self.x(n);
+                self.push(set(d, size, op == FpOp::FmovFromGenTop, v));
+            }
+            FpOp::Unary(Un::Mov) => {
+                let size = if i.bit(22) { 8 } else { 4 };
+                self.push(Op::BailUnlessFpEnabled(self.insn));
+                let v = self.push(get(n, size, false));
+                self.push(set(d, size, false, v));
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// SIMD&FP LDR/STR in the unsigned-offset, unscaled, pre/post-index and

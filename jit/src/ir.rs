@@ -188,6 +188,22 @@ pub enum Op {
     },
     /// A vector operation on guest vector registers.
     Vector(VectorOp),
+    /// The low `size` (4 or 8) bytes of guest vector register `reg`, or its
+    /// high 8 bytes if `upper`, zero-extended.
+    GetVectorPart {
+        reg: u8,
+        size: u8,
+        upper: bool,
+    },
+    /// Writes the value's low `size` (4 or 8) bytes to guest vector register
+    /// `reg`, clearing the rest of it; with `upper`, writes the high 8 bytes
+    /// and keeps the low ones.
+    SetVectorPart {
+        reg: u8,
+        size: u8,
+        upper: bool,
+        value: Value,
+    },
     /// Loads `size` (1 to 16) bytes at a host address plus `offset` into
     /// guest vector register `reg`, clearing the rest of it.
     VectorLoad {
@@ -223,7 +239,8 @@ impl Op {
             | Op::SignExtend(_, v)
             | Op::ZeroExtend(_, v)
             | Op::IsZero(v)
-            | Op::BailUnlessZero(v, _) => vec![v],
+            | Op::BailUnlessZero(v, _)
+            | Op::SetVectorPart { value: v, .. } => vec![v],
             Op::Binary(_, _, a, b) | Op::FlagSetting(_, _, a, b) => vec![a, b],
             Op::Select(c, a, b) => vec![c, a, b],
             Op::Access { address, .. } => vec![address],
@@ -239,6 +256,7 @@ impl Op {
             | Op::Condition(_)
             | Op::Interpret(_)
             | Op::Vector(_)
+            | Op::GetVectorPart { .. }
             | Op::BailUnlessFpEnabled(_) => vec![],
         }
     }
@@ -250,7 +268,8 @@ impl Op {
             | Op::SignExtend(_, v)
             | Op::ZeroExtend(_, v)
             | Op::IsZero(v)
-            | Op::BailUnlessZero(v, _) => *v = f(*v),
+            | Op::BailUnlessZero(v, _)
+            | Op::SetVectorPart { value: v, .. } => *v = f(*v),
             Op::Binary(_, _, a, b) | Op::FlagSetting(_, _, a, b) => {
                 *a = f(*a);
                 *b = f(*b);
@@ -274,6 +293,7 @@ impl Op {
             | Op::Condition(_)
             | Op::Interpret(_)
             | Op::Vector(_)
+            | Op::GetVectorPart { .. }
             | Op::BailUnlessFpEnabled(_) => {}
         }
     }
@@ -289,6 +309,7 @@ impl Op {
                 | Op::Vector(_)
                 | Op::VectorLoad { .. }
                 | Op::VectorStore { .. }
+                | Op::SetVectorPart { .. }
                 | Op::BailUnlessFpEnabled(_)
         )
     }
@@ -307,6 +328,7 @@ impl Op {
                 | Op::Condition(_)
                 | Op::IsZero(_)
                 | Op::Select(..)
+                | Op::GetVectorPart { .. }
         )
     }
 }
@@ -314,8 +336,10 @@ impl Op {
 /// How a block ends when it runs to its end.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Terminal {
-    /// Continue at the first PC plus an offset.
+    /// Continue at the first PC plus an offset (chaining to the block there).
     Next(i64),
+    /// Continue at the first PC plus an offset, through the run loop.
+    Leave(i64),
     /// Continue at the value.
     Jump(Value),
     /// Continue at the second value if the first is non-zero, else at the third.
@@ -325,14 +349,14 @@ pub enum Terminal {
 impl Terminal {
     pub fn operands(&self) -> Vec<Value> {
         match *self {
-            Terminal::Next(_) => vec![],
+            Terminal::Next(_) | Terminal::Leave(_) => vec![],
             Terminal::Jump(v) => vec![v],
             Terminal::Branch(c, a, b) => vec![c, a, b],
         }
     }
     pub fn map_operands(&mut self, f: impl Fn(Value) -> Value) {
         match self {
-            Terminal::Next(_) => {}
+            Terminal::Next(_) | Terminal::Leave(_) => {}
             Terminal::Jump(v) => *v = f(*v),
             Terminal::Branch(c, a, b) => {
                 *c = f(*c);

@@ -12,13 +12,15 @@ pub mod a64;
 pub mod arena;
 pub mod ir;
 pub mod passes;
-#[cfg(target_arch = "x86_64")]
+/// The x86-64 backend. It builds on any host (it only emits bytes); the
+/// code runs only on x86-64, which [`Jit::new`] checks.
 pub mod x64;
 
 use armvm_cpu::cpu::{Cpu, Platform};
 use armvm_cpu::decode::Insn;
 use armvm_cpu::exec::prepared::Prepared;
-use armvm_cpu::native::{NativeContext, NativeFn, Translator};
+use armvm_cpu::native::{ChainSlot, NativeCode, NativeContext, NativeFn, Translator};
+use x64::Emitted;
 
 /// Default size of the code cache.
 pub const DEFAULT_CACHE_SIZE: usize = 64 << 20;
@@ -72,8 +74,7 @@ impl Jit {
         self.stats.cache_flushes += 1;
     }
 
-    #[cfg(target_arch = "x86_64")]
-    fn emit(&self, insns: &[Insn], prepared: &[Prepared]) -> Option<Vec<u8>> {
+    fn emit(&self, insns: &[Insn], prepared: &[Prepared]) -> Option<Emitted> {
         let env = x64::Environment {
             interpret: interpret as *const () as usize,
             prepared: prepared.as_ptr() as usize,
@@ -96,33 +97,52 @@ impl Jit {
         })
     }
 
-    #[cfg(not(target_arch = "x86_64"))]
-    fn emit(&self, _: &[Insn], _: &[Prepared]) -> Option<Vec<u8>> {
-        None
-    }
-}
-
-impl Translator for Jit {
-    fn translate(&mut self, insns: &[Insn]) -> Option<NativeFn> {
-        let prepared: Box<[Prepared]> = insns.iter().map(|&i| Prepared::new(i)).collect();
-        let Some(code) = self.emit(insns, &prepared) else {
-            self.stats.blocks_declined += 1;
-            return None;
-        };
-        let entry = match self.arena.add(&code) {
-            Some(entry) => entry,
+    /// Copies emitted code into the cache and fills in its chain slots.
+    fn install(&mut self, emitted: &Emitted) -> Option<NativeCode> {
+        let base = match self.arena.add(&emitted.code) {
+            Some(base) => base,
             None => {
                 // Full: start again. Blocks translated before see the new
                 // epoch and are translated again when they run.
                 self.flush();
-                self.arena.add(&code)?
+                self.arena.add(&emitted.code)?
             }
+        } as usize;
+        for &(slot, exit) in &emitted.slots {
+            let slot = (base + slot) as *mut ChainSlot;
+            // SAFETY: the emitter reserved the slot's words, 8-aligned, in the
+            // code just copied; no code runs while they are written. Unlinked:
+            // the exit returns to the run loop (no generation or version is
+            // ever u64::MAX).
+            unsafe {
+                slot.write(ChainSlot {
+                    target: (base + exit) as u64,
+                    generation: u64::MAX,
+                    code_version: u64::MAX,
+                });
+            }
+        }
+        // SAFETY: `base` holds code emitted for the native contract.
+        let entry = unsafe { std::mem::transmute::<usize, NativeFn>(base) };
+        Some(NativeCode {
+            entry,
+            chain_entry: (base + emitted.chain_entry) as u64,
+        })
+    }
+}
+
+impl Translator for Jit {
+    fn translate(&mut self, insns: &[Insn]) -> Option<NativeCode> {
+        let prepared: Box<[Prepared]> = insns.iter().map(|&i| Prepared::new(i)).collect();
+        let Some(emitted) = self.emit(insns, &prepared) else {
+            self.stats.blocks_declined += 1;
+            return None;
         };
+        let code = self.install(&emitted)?;
         self.prepared.push(prepared);
         self.stats.blocks_translated += 1;
         self.stats.guest_instructions += insns.len() as u64;
-        // SAFETY: `entry` holds code emitted for the native contract.
-        Some(unsafe { std::mem::transmute::<*const u8, NativeFn>(entry) })
+        Some(code)
     }
 
     fn epoch(&self) -> u64 {

@@ -14,7 +14,7 @@ mod vector;
 use crate::ir::{BinOp, Block, FlagOp, Loc, Op, Terminal, Value, Width};
 use armvm_cpu::exec::prepared::Step;
 use armvm_cpu::mmu::{TlbEntry, TLB_SIZE};
-use armvm_cpu::native::{packed, NativeContext};
+use armvm_cpu::native::{packed, ChainSlot, NativeContext};
 use armvm_cpu::state::Regs;
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
@@ -177,15 +177,31 @@ struct Emitter<'a> {
     epilogue: DynamicLabel,
     /// Per instruction: the label of its "interpret and leave" path, if used.
     bail: Vec<Option<DynamicLabel>>,
+    /// The chainable exits: (label of the slot's target word, label of the
+    /// exit's return to the run loop).
+    slots: Vec<(DynamicLabel, DynamicLabel)>,
+    /// The labels of each slot's three words.
+    slot_words: Vec<(DynamicLabel, DynamicLabel, DynamicLabel)>,
+}
+
+/// Host code for a block, with what must be filled in once it is in place.
+pub struct Emitted {
+    pub code: Vec<u8>,
+    /// Offset of the chain entry (see [`armvm_cpu::native::NativeCode`]).
+    pub chain_entry: usize,
+    /// The exits' [`ChainSlot`]s: (offset of the slot, offset of the exit's
+    /// return to the run loop, its initial target).
+    pub slots: Vec<(usize, usize)>,
 }
 
 /// Emits host code for `block`; None if it needs more registers than there
 /// are (or an assembler error, which would be a bug).
-pub fn emit(block: &Block, env: &Environment) -> Option<Vec<u8>> {
+pub fn emit(block: &Block, env: &Environment) -> Option<Emitted> {
     let immediate = immediates(block);
     let reg = allocate(block, &immediate)?;
     let mut ops = VecAssembler::<X64Relocation>::new(0);
     let epilogue = ops.new_dynamic_label();
+    let chain_entry = ops.new_dynamic_label();
     let mut e = Emitter {
         ops,
         block,
@@ -193,14 +209,29 @@ pub fn emit(block: &Block, env: &Environment) -> Option<Vec<u8>> {
         env,
         epilogue,
         bail: vec![None; block.insns as usize],
+        slots: Vec::new(),
+        slot_words: Vec::new(),
     };
-    e.prologue();
+    e.prologue(chain_entry);
     for i in 0..block.ops.len() {
         e.op(i);
     }
     e.terminal();
     e.cold_paths();
-    e.ops.finalize().ok()
+    let slots = e.emit_slots();
+    let labels = e.ops.labels();
+    let offset = |l: DynamicLabel| labels.resolve_dynamic(l).ok().map(|o| o.0);
+    let chain_entry = offset(chain_entry)?;
+    let slots = slots
+        .into_iter()
+        .map(|(slot, exit)| Some((offset(slot)?, offset(exit)?)))
+        .collect::<Option<Vec<_>>>()?;
+    let code = e.ops.finalize().ok()?;
+    Some(Emitted {
+        code,
+        chain_entry,
+        slots,
+    })
 }
 
 impl Emitter<'_> {
@@ -216,7 +247,14 @@ impl Emitter<'_> {
         }
     }
 
-    fn prologue(&mut self) {
+    /// The entry from the run loop, then the chain entry from the block
+    /// before (in the same frame), which first checks that this block may
+    /// run: it fits in the budget and no interrupt line may have changed.
+    fn prologue(&mut self, chain_entry: DynamicLabel) {
+        let body = self.ops.new_dynamic_label();
+        let refuse = self.ops.new_dynamic_label();
+        let epilogue = self.epilogue;
+        let len = self.block.insns as i32;
         dynasm!(self.ops
             ; .arch x64
             ; push rbx
@@ -230,7 +268,75 @@ impl Emitter<'_> {
             ; mov rbx, [rdi + NativeContext::REGS as i32]
             ; mov r13, [rdi + NativeContext::TLB as i32]
             ; mov r14, [rbx + PC]
+            ; jmp =>body
+            ; =>chain_entry
+            ; mov rax, [r12 + NativeContext::RETIRED as i32]
+            ; add rax, len
+            ; cmp rax, [r12 + NativeContext::BUDGET as i32]
+            ; ja =>refuse
+            ; mov rax, [r12 + NativeContext::INTERRUPTS as i32]
+            ; cmp BYTE [rax], 0
+            ; jne =>refuse
+            ; mov r14, [rbx + PC]
+            ; jmp =>body
+            ; =>refuse
+            // The block before set the PC and counted its instructions.
+            ; mov eax, packed(0, Step::Jump) as i32
+            ; jmp =>epilogue
+            ; =>body
         );
+    }
+
+    /// Leaves for the instruction at the first PC plus `offset`: straight to
+    /// its block if this exit was linked to it in the translations and code
+    /// in force, else back to the run loop, asking it to link the exit.
+    fn chained_exit(&mut self, offset: i64) {
+        let slot = self.ops.new_dynamic_label();
+        let slot_generation = self.ops.new_dynamic_label();
+        let slot_version = self.ops.new_dynamic_label();
+        let exit = self.ops.new_dynamic_label();
+        let epilogue = self.epilogue;
+        let len = self.block.insns as i32;
+        dynasm!(self.ops
+            ; .arch x64
+            ; lea rax, [r14 + offset as i32]
+            ; mov [rbx + PC], rax
+            ; add QWORD [r12 + NativeContext::RETIRED as i32], len
+            ; mov rax, [r12 + NativeContext::GENERATION as i32]
+            ; mov rax, [rax]
+            ; cmp rax, [=>slot_generation]
+            ; jne =>exit
+            ; mov rax, [r12 + NativeContext::CODE_VERSION as i32]
+            ; mov rax, [rax]
+            ; cmp rax, [=>slot_version]
+            ; jne =>exit
+            ; jmp QWORD [=>slot]
+            ; =>exit
+            ; lea rax, [=>slot]
+            ; mov [r12 + NativeContext::EXIT_SLOT as i32], rax
+            ; mov eax, packed(0, Step::Jump) as i32
+            ; jmp =>epilogue
+        );
+        self.slots.push((slot, exit));
+        self.slot_words.push((slot, slot_generation, slot_version));
+    }
+
+    /// The slots' words, after the code (filled in when installed).
+    fn emit_slots(&mut self) -> Vec<(DynamicLabel, DynamicLabel)> {
+        const _: () = assert!(ChainSlot::GENERATION == 8 && ChainSlot::CODE_VERSION == 16);
+        dynasm!(self.ops ; .arch x64 ; .align 8);
+        for (target, generation, version) in std::mem::take(&mut self.slot_words) {
+            dynasm!(self.ops
+                ; .arch x64
+                ; =>target
+                ; .u64 0
+                ; =>generation
+                ; .u64 0
+                ; =>version
+                ; .u64 0
+            );
+        }
+        std::mem::take(&mut self.slots)
     }
 
     /// Leaves with the packed outcome in `rax`.
@@ -386,6 +492,15 @@ impl Emitter<'_> {
                 }
             }
             Op::Vector(v) => self.vector(v),
+            Op::GetVectorPart { reg, size, upper } => {
+                self.get_vector_part(d.unwrap(), reg, size, upper)
+            }
+            Op::SetVectorPart {
+                reg,
+                size,
+                upper,
+                value,
+            } => self.set_vector_part(reg, size, upper, self.r(value)),
             Op::VectorLoad {
                 host,
                 offset,
@@ -631,10 +746,19 @@ impl Emitter<'_> {
         );
     }
 
+    /// The PC offset a value holds, if it is one of `PcRelative`.
+    fn pc_offset(&self, v: Value) -> Option<i64> {
+        match self.block.ops[v.0 as usize] {
+            Op::PcRelative(offset) => Some(offset),
+            _ => None,
+        }
+    }
+
     fn terminal(&mut self) {
         let retired = self.block.insns as u64;
         match self.block.terminal {
-            Terminal::Next(offset) => {
+            Terminal::Next(offset) => self.chained_exit(offset),
+            Terminal::Leave(offset) => {
                 dynasm!(self.ops
                     ; .arch x64
                     ; lea rax, [r14 + offset as i32]
@@ -651,15 +775,27 @@ impl Emitter<'_> {
                 );
             }
             Terminal::Branch(c, taken, not_taken) => {
-                let (c, t, n) = (self.r(c), self.r(taken), self.r(not_taken));
-                dynasm!(self.ops
-                    ; .arch x64
-                    ; mov rax, Rq(n)
-                    ; test Rq(c), Rq(c)
-                    ; cmovnz rax, Rq(t)
-                    ; mov [rbx + PC], rax
-                    ; mov eax, packed(retired, Step::Jump) as i32
-                );
+                match (self.pc_offset(taken), self.pc_offset(not_taken)) {
+                    (Some(t), Some(n)) => {
+                        let c = self.r(c);
+                        let branch = self.ops.new_dynamic_label();
+                        dynasm!(self.ops ; .arch x64 ; test Rq(c), Rq(c) ; jnz =>branch);
+                        self.chained_exit(n);
+                        dynasm!(self.ops ; .arch x64 ; =>branch);
+                        self.chained_exit(t);
+                    }
+                    _ => {
+                        let (c, t, n) = (self.r(c), self.r(taken), self.r(not_taken));
+                        dynasm!(self.ops
+                            ; .arch x64
+                            ; mov rax, Rq(n)
+                            ; test Rq(c), Rq(c)
+                            ; cmovnz rax, Rq(t)
+                            ; mov [rbx + PC], rax
+                            ; mov eax, packed(retired, Step::Jump) as i32
+                        );
+                    }
+                }
             }
         }
         let epilogue = self.epilogue;

@@ -5,7 +5,8 @@
 //! programs (default 3000), `ARMVM_JIT_LOCKSTEP_SEED` the seed.
 
 use armvm_cpu::cpu::{Cpu, Exit, SharedCode};
-use armvm_cpu::decode::{a64, a64_simd, decode, Op, SimdOp};
+use armvm_cpu::decode::a64_fp::{self, Un};
+use armvm_cpu::decode::{a64, a64_simd, decode, FpOp, Op, SimdOp};
 use armvm_cpu::memory::Ram;
 use armvm_jit::Jit;
 use std::rc::Rc;
@@ -84,6 +85,11 @@ const CLASSES: &[Op] = &[
     Op::Simd(SimdOp::MlaL),
     Op::Simd(SimdOp::Movi),
     Op::Simd(SimdOp::Mvni),
+    Op::Fp(FpOp::FmovToGen),
+    Op::Fp(FpOp::FmovFromGen),
+    Op::Fp(FpOp::FmovToGenTop),
+    Op::Fp(FpOp::FmovFromGenTop),
+    Op::Fp(FpOp::Unary(Un::Mov)),
     // Interpreted inside translated blocks.
     Op::Bfm,
     Op::AdcSbc,
@@ -121,6 +127,7 @@ fn instruction(rng: &mut Rng) -> u32 {
     let rows: Vec<&a64::Encoding> = a64::BASE
         .iter()
         .chain(a64_simd::SIMD.iter())
+        .chain(a64_fp::FP.iter())
         .filter(|e| CLASSES.contains(&e.op))
         .collect();
     loop {

@@ -264,6 +264,31 @@ impl Emitter<'_> {
         }
     }
 
+    pub(super) fn get_vector_part(&mut self, d: u8, reg: u8, size: u8, upper: bool) {
+        match (size, upper) {
+            (_, true) => dynasm!(self.ops ; .arch x64 ; mov Rq(d), [rbx + v(reg) + 8]),
+            (8, false) => dynasm!(self.ops ; .arch x64 ; mov Rq(d), [rbx + v(reg)]),
+            _ => dynasm!(self.ops ; .arch x64 ; mov Rd(d), [rbx + v(reg)]),
+        }
+    }
+
+    pub(super) fn set_vector_part(&mut self, reg: u8, size: u8, upper: bool, s: u8) {
+        match (size, upper) {
+            (_, true) => dynasm!(self.ops ; .arch x64 ; mov [rbx + v(reg) + 8], Rq(s)),
+            (8, false) => dynasm!(self.ops
+                ; .arch x64
+                ; mov [rbx + v(reg)], Rq(s)
+                ; mov QWORD [rbx + v(reg) + 8], 0
+            ),
+            _ => dynasm!(self.ops
+                ; .arch x64
+                ; mov eax, Rd(s)
+                ; mov [rbx + v(reg)], rax
+                ; mov QWORD [rbx + v(reg) + 8], 0
+            ),
+        }
+    }
+
     pub(super) fn bail_unless_fp_enabled(&mut self, insn: u16) {
         let bail = self.bail_label(insn);
         dynasm!(self.ops
