@@ -8,8 +8,11 @@
 //! `armvm_cpu::exec` (including the order of register writes), which the
 //! lockstep tests compare against.
 
-use crate::ir::{BinOp, Block, FlagOp, Loc, Op, Terminal, Value, VecOp, VecShift, VectorOp, Width};
-use armvm_cpu::decode::a64_fp::Un;
+use crate::ir::{
+    BinOp, Block, FlagOp, FloatArith, FloatOp, Loc, Op, Terminal, Value, VecOp, VecShift, VectorOp,
+    Width,
+};
+use armvm_cpu::decode::a64_fp::{Bin, Fma, Un};
 use armvm_cpu::decode::{FpOp, Insn, Op as A64, SimdOp};
 use armvm_cpu::exec::bitmask::decode_bit_masks;
 use armvm_cpu::exec::simd_expand_imm;
@@ -20,6 +23,8 @@ pub struct Capabilities {
     /// SSE4.1: 64-bit lane compares, 32-bit lane multiplies, signed 32-bit
     /// widening multiplies.
     pub sse41: bool,
+    /// FMA3: fused multiply-add.
+    pub fma: bool,
 }
 
 /// Translates a block of decoded instructions, the first at the block's PC.
@@ -700,8 +705,54 @@ impl Builder {
                 let v = self.push(get(n, size, false));
                 self.push(set(d, size, false, v));
             }
+            FpOp::Binary(op) => return self.float(i, op_of(op), None),
+            FpOp::Fmla { sub } if self.caps.fma => {
+                let op = if sub {
+                    FloatOp::MulSub
+                } else {
+                    FloatOp::MulAdd
+                };
+                return self.float(i, Some(op), Some(i.rd()));
+            }
+            FpOp::Fmadd(kind) if self.caps.fma => {
+                let op = match kind {
+                    Fma::Madd => FloatOp::MulAdd,
+                    Fma::Msub => FloatOp::MulSub,
+                    Fma::Nmadd => FloatOp::NegMulAdd,
+                    Fma::Nmsub => FloatOp::NegMulSub,
+                };
+                return self.float(i, Some(op), Some(i.ra()));
+            }
             _ => return false,
         }
+        true
+    }
+
+    /// FADD, FSUB, FMUL, FDIV, FMLA/FMLS (vector) and FMADD and its
+    /// relatives (scalar) on the host's floating point, with the addend
+    /// register `a` for the fused forms.
+    fn float(&mut self, i: Insn, op: Option<FloatOp>, a: Option<usize>) -> bool {
+        let Some(op) = op else {
+            return false;
+        };
+        // Scalar: M 0 S 11110 (or 11111: FMADD) ftype; vector: 0 Q U 01110 . sz.
+        let scalar = i.bits(31, 25) == 0b0001111;
+        let vector = !i.bit(31) && i.bits(28, 24) == 0b01110;
+        if !(scalar || vector) || (scalar && i.bit(23)) {
+            return false; // half precision, or a form with other operands
+        }
+        self.push(Op::BailUnlessFpEnabled(self.insn));
+        self.push(Op::Float(FloatArith {
+            op,
+            double: i.bit(22),
+            scalar,
+            full: i.bit(30),
+            d: i.rd() as u8,
+            n: i.rn() as u8,
+            m: i.rm() as u8,
+            a: a.unwrap_or(0) as u8,
+            insn: self.insn,
+        }));
         true
     }
 
@@ -815,4 +866,15 @@ impl Builder {
             self.set_xsp(i.rn(), wb);
         }
     }
+}
+
+/// The host operation for a two-operand floating-point instruction.
+fn op_of(op: Bin) -> Option<FloatOp> {
+    Some(match op {
+        Bin::Add => FloatOp::Add,
+        Bin::Sub => FloatOp::Sub,
+        Bin::Mul => FloatOp::Mul,
+        Bin::Div => FloatOp::Div,
+        _ => return None,
+    })
 }

@@ -45,6 +45,46 @@ pub enum VecOp {
     Mul,
 }
 
+/// Floating-point arithmetic, IEEE 754 with round to nearest even.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloatOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// `a + n*m`, fused.
+    MulAdd,
+    /// `a - n*m`, fused.
+    MulSub,
+    /// `-a - n*m`, fused.
+    NegMulAdd,
+    /// `-a + n*m`, fused.
+    NegMulSub,
+}
+
+/// Floating-point arithmetic on guest vector registers in place: lane by lane
+/// (a scalar is lane 0, the rest of the register cleared). The host computes
+/// it only where its result is the architecture's bit for bit: FPCR all
+/// zeros (round to nearest, no flush-to-zero, no default NaN), and no NaN,
+/// overflow, underflow, division by zero or invalid operation in the result
+/// — otherwise instruction `insn` goes to the interpreter. Inexact sets
+/// FPSR.IXC.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FloatArith {
+    pub op: FloatOp,
+    pub double: bool,
+    /// A scalar (lane 0 only).
+    pub scalar: bool,
+    /// 128-bit vector (else 64-bit); ignored for scalars.
+    pub full: bool,
+    pub d: u8,
+    pub n: u8,
+    pub m: u8,
+    /// The addend of the fused forms.
+    pub a: u8,
+    pub insn: u16,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VecShift {
     Left,
@@ -188,6 +228,7 @@ pub enum Op {
     },
     /// A vector operation on guest vector registers.
     Vector(VectorOp),
+    Float(FloatArith),
     /// The low `size` (4 or 8) bytes of guest vector register `reg`, or its
     /// high 8 bytes if `upper`, zero-extended.
     GetVectorPart {
@@ -256,6 +297,7 @@ impl Op {
             | Op::Condition(_)
             | Op::Interpret(_)
             | Op::Vector(_)
+            | Op::Float(_)
             | Op::GetVectorPart { .. }
             | Op::BailUnlessFpEnabled(_) => vec![],
         }
@@ -293,6 +335,7 @@ impl Op {
             | Op::Condition(_)
             | Op::Interpret(_)
             | Op::Vector(_)
+            | Op::Float(_)
             | Op::GetVectorPart { .. }
             | Op::BailUnlessFpEnabled(_) => {}
         }
@@ -307,6 +350,7 @@ impl Op {
                 | Op::BailUnlessZero(..)
                 | Op::Interpret(_)
                 | Op::Vector(_)
+                | Op::Float(_)
                 | Op::VectorLoad { .. }
                 | Op::VectorStore { .. }
                 | Op::SetVectorPart { .. }

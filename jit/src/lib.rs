@@ -139,6 +139,14 @@ impl Translator for Jit {
             return None;
         };
         let code = self.install(&emitted)?;
+        if let Some(dir) = std::env::var_os("ARMVM_JIT_DUMP") {
+            // Debugging aid: the IR and the host code of every block
+            // (`objdump -D -b binary -m i386:x86-64 FILE.bin`).
+            let path = std::path::Path::new(&dir).join(format!("{:x}", code.entry as usize));
+            let ir = a64::translate(insns, self.capabilities);
+            let _ = std::fs::write(path.with_extension("bin"), &emitted.code);
+            let _ = std::fs::write(path.with_extension("ir"), format!("{ir}"));
+        }
         self.prepared.push(prepared);
         self.stats.blocks_translated += 1;
         self.stats.guest_instructions += insns.len() as u64;
@@ -171,6 +179,10 @@ fn host_capabilities() -> a64::Capabilities {
         sse41: std::arch::is_x86_feature_detected!("sse4.1"),
         #[cfg(not(target_arch = "x86_64"))]
         sse41: false,
+        #[cfg(target_arch = "x86_64")]
+        fma: std::arch::is_x86_feature_detected!("fma"),
+        #[cfg(not(target_arch = "x86_64"))]
+        fma: false,
     }
 }
 

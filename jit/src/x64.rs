@@ -9,6 +9,7 @@
 //! early (to let the interpreter run an instruction) are emitted after the
 //! main path, so that the main path is straight code.
 
+mod float;
 mod vector;
 
 use crate::ir::{BinOp, Block, FlagOp, Loc, Op, Terminal, Value, Width};
@@ -492,6 +493,7 @@ impl Emitter<'_> {
                 }
             }
             Op::Vector(v) => self.vector(v),
+            Op::Float(f) => self.float(f),
             Op::GetVectorPart { reg, size, upper } => {
                 self.get_vector_part(d.unwrap(), reg, size, upper)
             }

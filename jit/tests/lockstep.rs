@@ -5,7 +5,7 @@
 //! programs (default 3000), `ARMVM_JIT_LOCKSTEP_SEED` the seed.
 
 use armvm_cpu::cpu::{Cpu, Exit, SharedCode};
-use armvm_cpu::decode::a64_fp::{self, Un};
+use armvm_cpu::decode::a64_fp::{self, Bin, Fma, Un};
 use armvm_cpu::decode::{a64, a64_simd, decode, FpOp, Op, SimdOp};
 use armvm_cpu::memory::Ram;
 use armvm_jit::Jit;
@@ -90,6 +90,16 @@ const CLASSES: &[Op] = &[
     Op::Fp(FpOp::FmovToGenTop),
     Op::Fp(FpOp::FmovFromGenTop),
     Op::Fp(FpOp::Unary(Un::Mov)),
+    Op::Fp(FpOp::Binary(Bin::Add)),
+    Op::Fp(FpOp::Binary(Bin::Sub)),
+    Op::Fp(FpOp::Binary(Bin::Mul)),
+    Op::Fp(FpOp::Binary(Bin::Div)),
+    Op::Fp(FpOp::Fmla { sub: false }),
+    Op::Fp(FpOp::Fmla { sub: true }),
+    Op::Fp(FpOp::Fmadd(Fma::Madd)),
+    Op::Fp(FpOp::Fmadd(Fma::Msub)),
+    Op::Fp(FpOp::Fmadd(Fma::Nmadd)),
+    Op::Fp(FpOp::Fmadd(Fma::Nmsub)),
     // Interpreted inside translated blocks.
     Op::Bfm,
     Op::AdcSbc,
@@ -212,8 +222,22 @@ fn machine(code: &[u32], rng: &mut Rng, jit: bool) -> Machine {
     cpu.regs.sp_el[1] = DATA - 0x100 + rng.below(4) * 8 * (rng.below(2) * 2);
     cpu.regs.nzcv = (rng.next() as u32) & 0xf000_0000;
     for v in cpu.regs.v.iter_mut() {
-        *v = ((rng.next() as u128) << 64) | rng.next() as u128;
+        *v = match rng.below(4) {
+            // Ordinary numbers, so that floating point mostly stays exact
+            // and finite: doubles, or singles.
+            0 => {
+                let mut d = || ((rng.below(4001) as f64 - 2000.0) / 16.0).to_bits() as u128;
+                d() | (d() << 64)
+            }
+            1 => (0..4).fold(0u128, |acc, k| {
+                let f = ((rng.below(4001) as f32 - 2000.0) / 16.0).to_bits() as u128;
+                acc | (f << (32 * k))
+            }),
+            _ => ((rng.next() as u128) << 64) | rng.next() as u128,
+        };
     }
+    // FPCR: round to nearest, except sometimes.
+    cpu.regs.fpcr = if rng.below(8) == 0 { 1 << 22 } else { 0 };
     // SIMD&FP enabled, except sometimes (they trap).
     cpu.sys.cpacr = if rng.below(8) == 0 { 0 } else { 3 << 20 };
     cpu.regs.pc = CODE;
@@ -228,10 +252,15 @@ fn machine(code: &[u32], rng: &mut Rng, jit: bool) -> Machine {
 /// A loop of `body` that runs 20 times (enough to get translated), then spins.
 fn program(rng: &mut Rng) -> Vec<u32> {
     let len = 1 + rng.below(24) as usize;
-    let mut code: Vec<u32> = (0..len).map(|_| instruction(rng)).collect();
-    // subs x28, x28, #1; b.ne <start>
+    let body: Vec<u32> = (0..len).map(|_| instruction(rng)).collect();
+    looped(&body)
+}
+
+/// `body`, then `subs x28, x28, #1; b.ne <start>`.
+fn looped(body: &[u32]) -> Vec<u32> {
+    let mut code = body.to_vec();
     code.push(0xf100_0000 | (COUNTER << 5) | COUNTER | (1 << 10));
-    let back = -(len as i32 + 1);
+    let back = -(body.len() as i32 + 1);
     code.push(0x5400_0001 | (((back as u32) & 0x7ffff) << 5));
     code
 }
@@ -240,8 +269,27 @@ fn compare(seed: u64) -> Result<(), String> {
     let mut rng = Rng(seed);
     let code = program(&mut rng);
     let state_seed = rng.next();
-    let mut a = machine(&code, &mut Rng(state_seed), false);
-    let mut b = machine(&code, &mut Rng(state_seed), true);
+    compare_program(&code, state_seed).map_err(|e| {
+        // Drop the instructions the difference does not need, for the report.
+        let mut body = code[..code.len() - 2].to_vec();
+        let mut i = 0;
+        while i < body.len() {
+            let mut fewer = body.clone();
+            fewer.remove(i);
+            if compare_program(&looped(&fewer), state_seed).is_err() {
+                body = fewer;
+            } else {
+                i += 1;
+            }
+        }
+        let minimal = compare_program(&looped(&body), state_seed).unwrap_err();
+        format!("seed {seed:#x}: {e}\n\nreduced to:\n{minimal}")
+    })
+}
+
+fn compare_program(code: &[u32], state_seed: u64) -> Result<(), String> {
+    let mut a = machine(code, &mut Rng(state_seed), false);
+    let mut b = machine(code, &mut Rng(state_seed), true);
     let budget = 3000;
     let exit_a = a.cpu.run(&mut a.ram, budget);
     let exit_b = b.cpu.run(&mut b.ram, budget);
@@ -251,14 +299,24 @@ fn compare(seed: u64) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let fail = |what: String| Err(format!("seed {seed:#x}: {what}\nprogram:\n{}", listing()));
+    let fail = |what: String| Err(format!("{what}\nprogram:\n{}", listing()));
     if exit_a != exit_b || exit_a != Exit::BudgetSpent {
         return fail(format!("exits differ: {exit_a:?} vs {exit_b:?}"));
     }
     if a.cpu.regs != b.cpu.regs {
+        let (ra, rb) = (&a.cpu.regs, &b.cpu.regs);
+        let mut diff = Vec::new();
+        for i in 0..32 {
+            if ra.v[i] != rb.v[i] {
+                diff.push(format!("v{i}: {:032x} vs {:032x}", ra.v[i], rb.v[i]));
+            }
+            if ra.x[i] != rb.x[i] {
+                diff.push(format!("x{i}: {:016x} vs {:016x}", ra.x[i], rb.x[i]));
+            }
+        }
         return fail(format!(
-            "registers differ:\ninterpreter {:x?}\njit         {:x?}",
-            a.cpu.regs, b.cpu.regs
+            "registers differ (interpreter vs jit): {}\ninterpreter {ra:x?}\njit         {rb:x?}",
+            diff.join(", ")
         ));
     }
     let sys = |c: &Cpu| (c.sys.elr, c.sys.esr, c.sys.far, c.icount);
