@@ -1141,7 +1141,7 @@ impl Cpu {
         let mut translator = shared.translator.borrow_mut();
         let translator = translator.as_mut()?;
         let insns: Vec<_> = block.insns.iter().map(|p| p.insn).collect();
-        let code = translator.translate(&insns);
+        let code = translator.translate(&insns, block.pa);
         // Translating may have flushed the code cache.
         let epoch = translator.epoch();
         shared.jit_epoch.set(epoch);
@@ -1161,9 +1161,9 @@ impl Cpu {
         code: NativeCode,
         budget: u64,
     ) -> Option<Exit> {
-        let tlb = self.tlb[self.mmu_index(false)].entries.as_ptr();
+        let tlb = &self.tlb[self.mmu_index(false)];
+        let (tlb, tlb_details) = (tlb.entries.as_ptr(), tlb.details.as_ptr());
         let fp_enabled = exec::check_fp_enabled(self).is_ok() as u64;
-        let generation = &raw const self.code.generation;
         let code_version = self.code.shared.code_version.as_ptr() as *const u64;
         let interrupts = self.interrupts_changed.as_ptr() as *const u8;
         let cpu: *mut Cpu = self;
@@ -1173,12 +1173,13 @@ impl Cpu {
         let mut context = NativeContext {
             regs: unsafe { &raw mut (*cpu).regs },
             tlb,
+            tlb_details,
             cpu: cpu as *mut c_void,
             plat: &mut plat as *mut &mut dyn Platform as *mut c_void,
             fp_enabled,
             budget,
             retired: 0,
-            generation,
+            icount_base: self.icount,
             code_version,
             interrupts,
             exit_slot: std::ptr::null_mut(),
@@ -1187,7 +1188,7 @@ impl Cpu {
         // `native`, and the context points at live state.
         let outcome = unsafe { (code.entry)(&mut context) };
         let (retired, step) = native::unpack(outcome);
-        self.icount += context.retired + retired;
+        self.icount = context.icount_base + context.retired + retired;
         if !context.exit_slot.is_null() {
             let epoch = self.code.shared.jit_epoch.get();
             self.chain_from = Some((context.exit_slot, self.block_tag(), epoch));
@@ -1203,14 +1204,13 @@ impl Cpu {
     }
 
     /// Makes a translated block's exit `slot` jump straight to `next`'s code
-    /// while the translations and the code stay as they are now.
+    /// while the code stays as it is now.
     fn link_native(&self, slot: *mut native::ChainSlot, next: NativeCode) {
         // SAFETY: the slot is inside code of the current epoch (the exit was
         // taken by code that just ran, and nothing was translated since
         // without the block being fetched again).
         unsafe {
             (*slot).target = next.chain_entry;
-            (*slot).generation = self.code.generation;
             (*slot).code_version = self.code.shared.code_version.get();
         }
     }

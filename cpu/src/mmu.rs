@@ -326,8 +326,10 @@ pub struct TlbEntry {
     pub addend: usize,
 }
 
-/// The cold half of a TLB entry.
+/// The cold half of a TLB entry. `#[repr(C)]`: translated code checks
+/// `pa_page` when it chains from one block to the next.
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 pub struct TlbDetail {
     /// Physical page address.
     pub pa_page: u64,
@@ -347,6 +349,7 @@ impl TlbEntry {
     pub const TAG_READ: usize = std::mem::offset_of!(TlbEntry, tag_read);
     pub const TAG_WRITE: usize = std::mem::offset_of!(TlbEntry, tag_write);
     pub const ADDEND: usize = std::mem::offset_of!(TlbEntry, addend);
+    pub const TAG_EXEC: usize = std::mem::offset_of!(TlbEntry, tag_exec);
     const EMPTY: TlbEntry = TlbEntry {
         tag_read: TAG_INVALID,
         tag_write: TAG_INVALID,
@@ -356,6 +359,7 @@ impl TlbEntry {
 }
 
 impl TlbDetail {
+    pub const PA_PAGE: usize = std::mem::offset_of!(TlbDetail, pa_page);
     const EMPTY: TlbDetail = TlbDetail {
         pa_page: 0,
         va_page: 0,

@@ -9,7 +9,7 @@
 
 use crate::decode::Insn;
 use crate::exec::prepared::Step;
-use crate::mmu::TlbEntry;
+use crate::mmu::{TlbDetail, TlbEntry};
 use crate::state::Regs;
 use std::ffi::c_void;
 
@@ -20,8 +20,9 @@ pub struct NativeContext {
     /// The guest registers of the running vCPU.
     pub regs: *mut Regs,
     /// The TLB entries for the running EL's ordinary (not unprivileged)
-    /// accesses.
+    /// accesses, and their cold halves.
     pub tlb: *const TlbEntry,
+    pub tlb_details: *const TlbDetail,
     /// The running vCPU (`*mut Cpu`), for helpers.
     pub cpu: *mut c_void,
     /// The board (`*mut &mut dyn Platform`), for helpers.
@@ -35,9 +36,10 @@ pub struct NativeContext {
     /// Instructions retired by the blocks that chained onwards (the last
     /// block's own count is in its outcome).
     pub retired: u64,
-    /// The vCPU's jump-cache generation (translations in force); a link made
-    /// in another is not followed.
-    pub generation: *const u64,
+    /// The vCPU's instruction count when the run began: helpers that run an
+    /// instruction in the interpreter set the count to this plus `retired`
+    /// first, as the interpreter's block loop has it (the PMU reads it).
+    pub icount_base: u64,
     /// The machine's code version, which changes whenever decoded code is
     /// dropped; links made before are not followed.
     pub code_version: *const u64,
@@ -50,29 +52,30 @@ pub struct NativeContext {
 }
 
 /// A direct exit's link to the next block, inside translated code: followed
-/// when its generation and code version are current.
+/// while the code version is the one it was made in (no block was dropped
+/// since). The next block's chain entry checks that the TLB still maps its
+/// PC to the physical page it was decoded from, so links survive TLB
+/// flushes and are shared by vCPUs.
 #[repr(C)]
 pub struct ChainSlot {
     /// Where the exit jumps: the next block's chain entry, or the exit's own
     /// return to the run loop.
     pub target: u64,
-    pub generation: u64,
     pub code_version: u64,
 }
 
 impl ChainSlot {
     pub const TARGET: usize = std::mem::offset_of!(ChainSlot, target);
-    pub const GENERATION: usize = std::mem::offset_of!(ChainSlot, generation);
     pub const CODE_VERSION: usize = std::mem::offset_of!(ChainSlot, code_version);
 }
 
 impl NativeContext {
     pub const REGS: usize = std::mem::offset_of!(NativeContext, regs);
     pub const TLB: usize = std::mem::offset_of!(NativeContext, tlb);
+    pub const TLB_DETAILS: usize = std::mem::offset_of!(NativeContext, tlb_details);
     pub const FP_ENABLED: usize = std::mem::offset_of!(NativeContext, fp_enabled);
     pub const BUDGET: usize = std::mem::offset_of!(NativeContext, budget);
     pub const RETIRED: usize = std::mem::offset_of!(NativeContext, retired);
-    pub const GENERATION: usize = std::mem::offset_of!(NativeContext, generation);
     pub const CODE_VERSION: usize = std::mem::offset_of!(NativeContext, code_version);
     pub const INTERRUPTS: usize = std::mem::offset_of!(NativeContext, interrupts);
     pub const EXIT_SLOT: usize = std::mem::offset_of!(NativeContext, exit_slot);
@@ -87,8 +90,8 @@ pub struct NativeCode {
     /// Called by the run loop.
     pub entry: NativeFn,
     /// Jumped to by the block before, from inside its code (a [`ChainSlot`]
-    /// holds it): checks the budget and the interrupt flag, then runs the
-    /// block in the caller's frame.
+    /// holds it): checks the budget, the interrupt flag and the TLB's
+    /// mapping of the PC, then runs the block in the caller's frame.
     pub chain_entry: u64,
 }
 
@@ -115,9 +118,10 @@ pub fn unpack(outcome: u64) -> (u64, Step) {
 
 /// Something that turns blocks into host code.
 pub trait Translator {
-    /// Host code for the block of `insns` (in order, from its first PC), or
-    /// `None` to leave it to the interpreter.
-    fn translate(&mut self, insns: &[Insn]) -> Option<NativeCode>;
+    /// Host code for the block of `insns` (in order, from its first PC),
+    /// decoded from physical address `pa`, or `None` to leave it to the
+    /// interpreter.
+    fn translate(&mut self, insns: &[Insn], pa: u64) -> Option<NativeCode>;
     /// Changes whenever code returned earlier stops being valid (the code
     /// cache was flushed).
     fn epoch(&self) -> u64;

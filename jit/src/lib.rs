@@ -74,11 +74,12 @@ impl Jit {
         self.stats.cache_flushes += 1;
     }
 
-    fn emit(&self, insns: &[Insn], prepared: &[Prepared]) -> Option<Emitted> {
+    fn emit(&self, insns: &[Insn], pa: u64, prepared: &[Prepared]) -> Option<Emitted> {
         let env = x64::Environment {
             interpret: interpret as *const () as usize,
             prepared: prepared.as_ptr() as usize,
             prepared_size: std::mem::size_of::<Prepared>(),
+            pa_page: pa & !0xfff,
         };
         let plain = a64::translate(insns, self.capabilities);
         let mut optimised = plain.clone();
@@ -112,12 +113,11 @@ impl Jit {
             let slot = (base + slot) as *mut ChainSlot;
             // SAFETY: the emitter reserved the slot's words, 8-aligned, in the
             // code just copied; no code runs while they are written. Unlinked:
-            // the exit returns to the run loop (no generation or version is
-            // ever u64::MAX).
+            // the exit returns to the run loop (no code version is ever
+            // u64::MAX).
             unsafe {
                 slot.write(ChainSlot {
                     target: (base + exit) as u64,
-                    generation: u64::MAX,
                     code_version: u64::MAX,
                 });
             }
@@ -132,9 +132,9 @@ impl Jit {
 }
 
 impl Translator for Jit {
-    fn translate(&mut self, insns: &[Insn]) -> Option<NativeCode> {
+    fn translate(&mut self, insns: &[Insn], pa: u64) -> Option<NativeCode> {
         let prepared: Box<[Prepared]> = insns.iter().map(|&i| Prepared::new(i)).collect();
-        let Some(emitted) = self.emit(insns, &prepared) else {
+        let Some(emitted) = self.emit(insns, pa, &prepared) else {
             self.stats.blocks_declined += 1;
             return None;
         };
@@ -196,5 +196,7 @@ unsafe extern "C" fn interpret(context: *mut NativeContext, prepared: *const Pre
     let context = &mut *context;
     let cpu = &mut *(context.cpu as *mut Cpu);
     let plat = &mut **(context.plat as *mut &mut dyn Platform);
+    // The count as the interpreter's block loop would have it here.
+    cpu.icount = context.icount_base + context.retired;
     (*prepared).step(cpu, plat) as u64
 }

@@ -14,7 +14,7 @@ mod vector;
 
 use crate::ir::{BinOp, Block, FlagOp, Loc, Op, Terminal, Value, Width};
 use armvm_cpu::exec::prepared::Step;
-use armvm_cpu::mmu::{TlbEntry, TLB_SIZE};
+use armvm_cpu::mmu::{TlbDetail, TlbEntry, TLB_SIZE};
 use armvm_cpu::native::{packed, ChainSlot, NativeContext};
 use armvm_cpu::state::Regs;
 use dynasmrt::x64::X64Relocation;
@@ -44,6 +44,8 @@ pub struct Environment {
     /// `prepared + i * prepared_size`.
     pub prepared: usize,
     pub prepared_size: usize,
+    /// The physical page the block was decoded from.
+    pub pa_page: u64,
 }
 
 /// N, Z and C in NZCV format for each value of AH after LAHF (SF bit 7, ZF
@@ -181,8 +183,8 @@ struct Emitter<'a> {
     /// The chainable exits: (label of the slot's target word, label of the
     /// exit's return to the run loop).
     slots: Vec<(DynamicLabel, DynamicLabel)>,
-    /// The labels of each slot's three words.
-    slot_words: Vec<(DynamicLabel, DynamicLabel, DynamicLabel)>,
+    /// The labels of each slot's two words.
+    slot_words: Vec<(DynamicLabel, DynamicLabel)>,
 }
 
 /// Host code for a block, with what must be filled in once it is in place.
@@ -250,7 +252,9 @@ impl Emitter<'_> {
 
     /// The entry from the run loop, then the chain entry from the block
     /// before (in the same frame), which first checks that this block may
-    /// run: it fits in the budget and no interrupt line may have changed.
+    /// run: it fits in the budget, no interrupt line may have changed, and the
+    /// TLB maps its PC, executable, to the physical page it was decoded from
+    /// (the translations may have changed since the link was made).
     fn prologue(&mut self, chain_entry: DynamicLabel) {
         let body = self.ops.new_dynamic_label();
         let refuse = self.ops.new_dynamic_label();
@@ -279,6 +283,18 @@ impl Emitter<'_> {
             ; cmp BYTE [rax], 0
             ; jne =>refuse
             ; mov r14, [rbx + PC]
+            ; mov rax, r14
+            ; shr rax, 12
+            ; and eax, (TLB_SIZE - 1) as i32
+            ; shl eax, 5
+            ; mov rcx, r14
+            ; and rcx, !0xfff
+            ; cmp rcx, [r13 + rax + TlbEntry::TAG_EXEC as i32]
+            ; jne =>refuse
+            ; mov rcx, [r12 + NativeContext::TLB_DETAILS as i32]
+            ; mov rdx, QWORD self.env.pa_page as i64
+            ; cmp rdx, [rcx + rax + TlbDetail::PA_PAGE as i32]
+            ; jne =>refuse
             ; jmp =>body
             ; =>refuse
             // The block before set the PC and counted its instructions.
@@ -293,7 +309,6 @@ impl Emitter<'_> {
     /// in force, else back to the run loop, asking it to link the exit.
     fn chained_exit(&mut self, offset: i64) {
         let slot = self.ops.new_dynamic_label();
-        let slot_generation = self.ops.new_dynamic_label();
         let slot_version = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
         let epilogue = self.epilogue;
@@ -303,10 +318,6 @@ impl Emitter<'_> {
             ; lea rax, [r14 + offset as i32]
             ; mov [rbx + PC], rax
             ; add QWORD [r12 + NativeContext::RETIRED as i32], len
-            ; mov rax, [r12 + NativeContext::GENERATION as i32]
-            ; mov rax, [rax]
-            ; cmp rax, [=>slot_generation]
-            ; jne =>exit
             ; mov rax, [r12 + NativeContext::CODE_VERSION as i32]
             ; mov rax, [rax]
             ; cmp rax, [=>slot_version]
@@ -319,19 +330,17 @@ impl Emitter<'_> {
             ; jmp =>epilogue
         );
         self.slots.push((slot, exit));
-        self.slot_words.push((slot, slot_generation, slot_version));
+        self.slot_words.push((slot, slot_version));
     }
 
     /// The slots' words, after the code (filled in when installed).
     fn emit_slots(&mut self) -> Vec<(DynamicLabel, DynamicLabel)> {
-        const _: () = assert!(ChainSlot::GENERATION == 8 && ChainSlot::CODE_VERSION == 16);
+        const _: () = assert!(ChainSlot::TARGET == 0 && ChainSlot::CODE_VERSION == 8);
         dynasm!(self.ops ; .arch x64 ; .align 8);
-        for (target, generation, version) in std::mem::take(&mut self.slot_words) {
+        for (target, version) in std::mem::take(&mut self.slot_words) {
             dynasm!(self.ops
                 ; .arch x64
                 ; =>target
-                ; .u64 0
-                ; =>generation
                 ; .u64 0
                 ; =>version
                 ; .u64 0
@@ -671,6 +680,7 @@ impl Emitter<'_> {
     /// The TLB lookup: `d` = host address of guest `a`, or the bail path.
     fn access(&mut self, d: Option<u8>, a: u8, size: u8, align: u8, write: bool, insn: u16) {
         const _: () = assert!(std::mem::size_of::<TlbEntry>() == 32);
+        const _: () = assert!(std::mem::size_of::<TlbDetail>() == 32);
         let bail = self.bail_label(insn);
         let tag = if write {
             TlbEntry::TAG_WRITE
